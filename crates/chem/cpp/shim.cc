@@ -1,0 +1,364 @@
+#include "chem/cpp/shim.h"
+
+#include <DataStructs/ExplicitBitVect.h>
+#include <GraphMol/Depictor/RDDepictor.h>
+#include <GraphMol/Descriptors/Crippen.h>
+#include <GraphMol/Descriptors/Lipinski.h>
+#include <GraphMol/Descriptors/MolDescriptors.h>
+#include <GraphMol/Descriptors/MolSurf.h>
+#include <GraphMol/FileParsers/FileParsers.h>
+#include <GraphMol/FileParsers/MolFileStereochem.h>
+#include <GraphMol/FilterCatalog/FilterCatalog.h>
+#include <GraphMol/Fingerprints/Fingerprints.h>
+#include <GraphMol/Fingerprints/MorganFingerprints.h>
+#include <GraphMol/GraphMol.h>
+#include <GraphMol/MolDraw2D/MolDraw2DSVG.h>
+#include <GraphMol/MolDraw2D/MolDraw2DUtils.h>
+#include <GraphMol/MolHash/MolHash.h>
+#include <GraphMol/MolStandardize/MolStandardize.h>
+#include <GraphMol/SmilesParse/SmartsWrite.h>
+#include <GraphMol/SmilesParse/SmilesParse.h>
+#include <GraphMol/SmilesParse/SmilesWrite.h>
+#include <GraphMol/Substruct/SubstructMatch.h>
+#include <RDGeneral/RDLog.h>
+#include <inchi_api.h>
+
+#include <cstring>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "chem/src/ffi.rs.h"
+
+namespace soyaku {
+namespace {
+
+// RDKit reports why a parse failed only through its error log. The log is
+// redirected once into a per-thread buffer so that each parsing thread can
+// read back its own message and put it into the error it raises.
+thread_local std::string tl_log;
+
+class ThreadLocalBuf : public std::streambuf {
+ protected:
+  int overflow(int c) override {
+    if (c != traits_type::eof()) tl_log.push_back(static_cast<char>(c));
+    return c;
+  }
+  std::streamsize xsputn(const char *s, std::streamsize n) override {
+    tl_log.append(s, static_cast<size_t>(n));
+    return n;
+  }
+};
+
+ThreadLocalBuf log_buf;
+std::ostream log_stream(&log_buf);
+
+void capture_rdkit_log() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    rdErrorLog = std::make_shared<boost::logging::rdLogger>(&log_stream);
+    rdWarningLog = std::make_shared<boost::logging::rdLogger>(&log_stream);
+    // MolStandardize narrates every step at info level; that is noise here.
+    rdInfoLog = nullptr;
+    rdDebugLog = nullptr;
+  });
+  tl_log.clear();
+}
+
+// The captured log without RDKit's "[hh:mm:ss] " prefixes, one line per
+// message, or `fallback` when RDKit said nothing.
+std::string captured_log(const std::string &fallback) {
+  std::istringstream in(tl_log);
+  std::string line, out;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '[') {
+      auto close = line.find("] ");
+      if (close != std::string::npos) line = line.substr(close + 2);
+    }
+    if (line.empty()) continue;
+    if (!out.empty()) out += "; ";
+    out += line;
+  }
+  tl_log.clear();
+  return out.empty() ? fallback : out;
+}
+
+std::unique_ptr<ROMol> owned(RDKit::RWMol *mol) {
+  return std::unique_ptr<ROMol>(static_cast<ROMol *>(mol));
+}
+
+void to_words(const ExplicitBitVect &fp, rust::Slice<uint64_t> words) {
+  std::fill(words.begin(), words.end(), 0);
+  std::vector<int> on;
+  fp.getOnBits(on);
+  for (int bit : on) {
+    words[static_cast<size_t>(bit) / 64] |= uint64_t{1} << (bit % 64);
+  }
+}
+
+// Standard InChI 1.03 keeps global state; every call is serialised.
+std::mutex inchi_mutex;
+
+}  // namespace
+
+std::unique_ptr<ROMol> mol_from_smiles(rust::Str smiles) {
+  capture_rdkit_log();
+  std::string text(smiles);
+  RDKit::RWMol *mol = nullptr;
+  try {
+    mol = RDKit::SmilesToMol(text);
+  } catch (const std::exception &e) {
+    captured_log("");
+    throw std::runtime_error(e.what());
+  }
+  if (!mol) throw std::runtime_error(captured_log("SMILES could not be parsed"));
+  return owned(mol);
+}
+
+std::unique_ptr<ROMol> mol_from_smarts(rust::Str smarts) {
+  capture_rdkit_log();
+  std::string text(smarts);
+  RDKit::RWMol *mol = nullptr;
+  try {
+    mol = RDKit::SmartsToMol(text);
+  } catch (const std::exception &e) {
+    captured_log("");
+    throw std::runtime_error(e.what());
+  }
+  if (!mol) throw std::runtime_error(captured_log("SMARTS could not be parsed"));
+  return owned(mol);
+}
+
+std::unique_ptr<ROMol> mol_from_molblock(rust::Str block) {
+  capture_rdkit_log();
+  std::string text(block);
+  RDKit::RWMol *mol = nullptr;
+  try {
+    mol = RDKit::MolBlockToMol(text);
+  } catch (const std::exception &e) {
+    captured_log("");
+    throw std::runtime_error(e.what());
+  }
+  if (!mol) throw std::runtime_error(captured_log("mol block could not be parsed"));
+  return owned(mol);
+}
+
+std::unique_ptr<ROMol> clone_mol(const ROMol &mol) {
+  return std::make_unique<ROMol>(mol);
+}
+
+rust::String mol_to_smiles(const ROMol &mol) {
+  return rust::String(RDKit::MolToSmiles(mol));
+}
+
+rust::String mol_to_smarts(const ROMol &mol) {
+  return rust::String(RDKit::MolToSmarts(mol));
+}
+
+rust::String mol_to_molblock(const ROMol &mol, bool v3000) {
+  RDKit::RWMol copy(mol);
+  if (copy.getNumConformers() == 0) RDDepict::compute2DCoords(copy);
+  return rust::String(RDKit::MolToMolBlock(copy, true, -1, true, v3000));
+}
+
+rust::String mol_to_svg(const ROMol &mol, uint32_t width, uint32_t height) {
+  RDKit::MolDraw2DSVG drawer(static_cast<int>(width), static_cast<int>(height));
+  RDKit::MolDraw2DUtils::prepareAndDrawMolecule(drawer, mol);
+  drawer.finishDrawing();
+  return rust::String(drawer.getDrawingText());
+}
+
+std::unique_ptr<ROMol> standardize(const ROMol &mol, bool canonical_tautomer) {
+  capture_rdkit_log();
+  RDKit::RWMol input(mol);
+  try {
+    std::unique_ptr<RDKit::RWMol> parent(
+        RDKit::MolStandardize::chargeParent(input));
+    if (canonical_tautomer) {
+      parent.reset(RDKit::MolStandardize::canonicalTautomer(parent.get()));
+    }
+    tl_log.clear();
+    return owned(parent.release());
+  } catch (const std::exception &e) {
+    captured_log("");
+    throw std::runtime_error(std::string("standardisation failed: ") + e.what());
+  }
+}
+
+std::unique_ptr<ROMol> strip_stereo(const ROMol &mol) {
+  auto copy = std::make_unique<ROMol>(mol);
+  RDKit::MolOps::removeStereochemistry(*copy);
+  return copy;
+}
+
+rust::String tautomer_hash(const ROMol &mol) {
+  RDKit::RWMol copy(mol);
+  return rust::String(RDKit::MolHash::MolHash(
+      &copy, RDKit::MolHash::HashFunction::HetAtomTautomer));
+}
+
+// Standard InChI from the same data a V2000 MolBlock carries: fresh 2D
+// coordinates, wedged stereo bonds, a Kekulé structure and explicit hydrogen
+// counts. Double bonds without defined stereo are marked "either" so that the
+// geometry of the drawing is never read as cis/trans.
+InchiResult inchi(const ROMol &mol) {
+  RDKit::RWMol m(mol);
+  m.clearConformers();
+  RDDepict::compute2DCoords(m);
+  RDKit::WedgeMolBonds(m, &m.getConformer());
+  RDKit::MolOps::Kekulize(m, true);
+  const auto &conf = m.getConformer();
+  const unsigned n = m.getNumAtoms();
+  if (n == 0) throw std::runtime_error("InChI: the molecule has no atoms");
+  if (n >= 1024) throw std::runtime_error("InChI: more than 1023 atoms");
+
+  std::vector<inchi_Atom> atoms(n);
+  std::memset(atoms.data(), 0, sizeof(inchi_Atom) * n);
+  for (unsigned i = 0; i < n; ++i) {
+    const auto *atom = m.getAtomWithIdx(i);
+    auto &a = atoms[i];
+    const auto &p = conf.getAtomPos(i);
+    a.x = p.x;
+    a.y = p.y;
+    a.z = 0.0;
+    std::strncpy(a.elname, atom->getSymbol().c_str(), ATOM_EL_LEN - 1);
+    a.num_iso_H[0] = static_cast<S_CHAR>(atom->getTotalNumHs(false));
+    a.isotopic_mass = static_cast<AT_NUM>(atom->getIsotope());
+    a.charge = static_cast<S_CHAR>(atom->getFormalCharge());
+    switch (atom->getNumRadicalElectrons()) {
+      case 0: a.radical = INCHI_RADICAL_NONE; break;
+      case 1: a.radical = INCHI_RADICAL_DOUBLET; break;
+      default: a.radical = INCHI_RADICAL_TRIPLET; break;
+    }
+  }
+  for (const auto *bond : m.bonds()) {
+    // Each bond is listed once, at its begin atom, so that a wedge's sharp
+    // end (the begin atom in RDKit) is the atom that lists it.
+    const unsigned from = bond->getBeginAtomIdx();
+    auto &a = atoms[from];
+    if (a.num_bonds >= MAXVAL) throw std::runtime_error("InChI: atom with more than 20 bonds");
+    const int k = a.num_bonds++;
+    a.neighbor[k] = static_cast<AT_NUM>(bond->getEndAtomIdx());
+    switch (bond->getBondType()) {
+      case RDKit::Bond::SINGLE: a.bond_type[k] = INCHI_BOND_TYPE_SINGLE; break;
+      case RDKit::Bond::DOUBLE: a.bond_type[k] = INCHI_BOND_TYPE_DOUBLE; break;
+      case RDKit::Bond::TRIPLE: a.bond_type[k] = INCHI_BOND_TYPE_TRIPLE; break;
+      case RDKit::Bond::AROMATIC: a.bond_type[k] = INCHI_BOND_TYPE_ALTERN; break;
+      default:
+        throw std::runtime_error("InChI: unsupported bond type (dative, zero-order or query bond)");
+    }
+    a.bond_stereo[k] = INCHI_BOND_STEREO_NONE;
+    if (bond->getBondType() == RDKit::Bond::SINGLE) {
+      switch (bond->getBondDir()) {
+        case RDKit::Bond::BEGINWEDGE: a.bond_stereo[k] = INCHI_BOND_STEREO_SINGLE_1UP; break;
+        case RDKit::Bond::BEGINDASH: a.bond_stereo[k] = INCHI_BOND_STEREO_SINGLE_1DOWN; break;
+        case RDKit::Bond::UNKNOWN: a.bond_stereo[k] = INCHI_BOND_STEREO_SINGLE_1EITHER; break;
+        default: break;
+      }
+    } else if (bond->getBondType() == RDKit::Bond::DOUBLE) {
+      const auto stereo = bond->getStereo();
+      if (stereo == RDKit::Bond::STEREONONE || stereo == RDKit::Bond::STEREOANY) {
+        a.bond_stereo[k] = INCHI_BOND_STEREO_DOUBLE_EITHER;
+      }
+    }
+  }
+
+  inchi_Input input;
+  std::memset(&input, 0, sizeof(input));
+  input.atom = atoms.data();
+  input.num_atoms = static_cast<AT_NUM>(n);
+  char options[] = "";
+  input.szOptions = options;
+
+  InchiResult result;
+  std::lock_guard<std::mutex> lock(inchi_mutex);
+  inchi_Output out;
+  std::memset(&out, 0, sizeof(out));
+  int rc = GetStdINCHI(&input, &out);
+  std::string message = out.szMessage ? out.szMessage : "";
+  if ((rc != inchi_Ret_OKAY && rc != inchi_Ret_WARNING) || !out.szInChI) {
+    FreeStdINCHI(&out);
+    throw std::runtime_error("InChI generation failed: " +
+                             (message.empty() ? std::string("code ") + std::to_string(rc) : message));
+  }
+  std::string text = out.szInChI;
+  FreeStdINCHI(&out);
+  char key[32] = {0};
+  if (GetStdINCHIKeyFromStdINCHI(text.c_str(), key) != INCHIKEY_OK) {
+    throw std::runtime_error("InChIKey generation failed for " + text);
+  }
+  result.inchi = rust::String(text);
+  result.key = rust::String(std::string(key));
+  result.warning = rust::String(message);
+  return result;
+}
+
+void morgan_fingerprint(const ROMol &mol, uint32_t radius,
+                        rust::Slice<uint64_t> words) {
+  std::unique_ptr<ExplicitBitVect> fp(
+      RDKit::MorganFingerprints::getFingerprintAsBitVect(
+          mol, radius, static_cast<unsigned>(words.size() * 64)));
+  to_words(*fp, words);
+}
+
+void pattern_fingerprint(const ROMol &mol, rust::Slice<uint64_t> words) {
+  std::unique_ptr<ExplicitBitVect> fp(RDKit::PatternFingerprintMol(
+      mol, static_cast<unsigned>(words.size() * 64)));
+  to_words(*fp, words);
+}
+
+Descriptors descriptors(const ROMol &mol) {
+  namespace D = RDKit::Descriptors;
+  Descriptors d;
+  d.mol_wt = D::calcAMW(mol);
+  d.exact_mol_wt = D::calcExactMW(mol);
+  d.clogp = D::calcClogP(mol);
+  d.tpsa = D::calcTPSA(mol);
+  d.hbd = D::calcNumHBD(mol);
+  d.hba = D::calcNumHBA(mol);
+  d.rotatable_bonds = D::calcNumRotatableBonds(mol);
+  d.rings = D::calcNumRings(mol);
+  d.aromatic_rings = D::calcNumAromaticRings(mol);
+  d.heavy_atoms = mol.getNumHeavyAtoms();
+  d.formal_charge = RDKit::MolOps::getFormalCharge(mol);
+  d.fraction_csp3 = D::calcFractionCSP3(mol);
+  return d;
+}
+
+namespace {
+const RDKit::FilterCatalog &catalog(RDKit::FilterCatalogParams::FilterCatalogs which) {
+  static const RDKit::FilterCatalog pains(RDKit::FilterCatalogParams::PAINS);
+  static const RDKit::FilterCatalog brenk(RDKit::FilterCatalogParams::BRENK);
+  return which == RDKit::FilterCatalogParams::BRENK ? brenk : pains;
+}
+}  // namespace
+
+rust::Vec<FilterHit> structural_alerts(const ROMol &mol) {
+  rust::Vec<FilterHit> hits;
+  const std::pair<const char *, RDKit::FilterCatalogParams::FilterCatalogs> sets[] = {
+      {"PAINS", RDKit::FilterCatalogParams::PAINS},
+      {"Brenk", RDKit::FilterCatalogParams::BRENK}};
+  for (const auto &[name, which] : sets) {
+    for (const auto &entry : catalog(which).getMatches(mol)) {
+      FilterHit hit;
+      hit.catalog = rust::String(name);
+      hit.name = rust::String(entry->getDescription());
+      hits.push_back(std::move(hit));
+    }
+  }
+  return hits;
+}
+
+uint32_t num_atoms(const ROMol &mol) { return mol.getNumAtoms(); }
+
+bool has_substruct_match(const ROMol &mol, const ROMol &query,
+                         bool use_chirality) {
+  RDKit::SubstructMatchParameters params;
+  params.useChirality = use_chirality;
+  params.maxMatches = 1;
+  return !RDKit::SubstructMatch(mol, query, params).empty();
+}
+
+}  // namespace soyaku

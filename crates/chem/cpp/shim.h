@@ -1,0 +1,46 @@
+// The C++ side of the bridge between Soyaku and RDKit (plus the IUPAC InChI
+// library). Each function does one RDKit operation and turns RDKit's ways of
+// failing (null pointers, exceptions, log lines) into a C++ exception whose
+// message cxx hands to Rust as the error text.
+#pragma once
+
+#include <GraphMol/ROMol.h>
+#include <memory>
+
+#include "rust/cxx.h"
+
+namespace soyaku {
+
+struct Descriptors;
+struct FilterHit;
+struct InchiResult;
+
+using RDKit::ROMol;
+
+std::unique_ptr<ROMol> mol_from_smiles(rust::Str smiles);
+std::unique_ptr<ROMol> mol_from_smarts(rust::Str smarts);
+std::unique_ptr<ROMol> mol_from_molblock(rust::Str block);
+std::unique_ptr<ROMol> clone_mol(const ROMol &mol);
+
+rust::String mol_to_smiles(const ROMol &mol);
+rust::String mol_to_smarts(const ROMol &mol);
+rust::String mol_to_molblock(const ROMol &mol, bool v3000);
+rust::String mol_to_svg(const ROMol &mol, uint32_t width, uint32_t height);
+
+std::unique_ptr<ROMol> standardize(const ROMol &mol, bool canonical_tautomer);
+std::unique_ptr<ROMol> strip_stereo(const ROMol &mol);
+rust::String tautomer_hash(const ROMol &mol);
+InchiResult inchi(const ROMol &mol);
+
+void morgan_fingerprint(const ROMol &mol, uint32_t radius,
+                        rust::Slice<uint64_t> words);
+void pattern_fingerprint(const ROMol &mol, rust::Slice<uint64_t> words);
+
+Descriptors descriptors(const ROMol &mol);
+rust::Vec<FilterHit> structural_alerts(const ROMol &mol);
+
+uint32_t num_atoms(const ROMol &mol);
+bool has_substruct_match(const ROMol &mol, const ROMol &query,
+                         bool use_chirality);
+
+}  // namespace soyaku

@@ -1,0 +1,90 @@
+//! The raw cxx bridge to `cpp/shim.cc`. Nothing outside this crate sees it:
+//! `lib.rs` wraps each call in a safe, typed API.
+
+#[cxx::bridge(namespace = "soyaku")]
+pub(crate) mod bridge {
+    /// RDKit's descriptor values for one molecule.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    struct Descriptors {
+        /// Average molecular weight (`Descriptors.MolWt`).
+        mol_wt: f64,
+        /// Monoisotopic mass (`Descriptors.ExactMolWt`).
+        exact_mol_wt: f64,
+        /// Wildman–Crippen logP (`Crippen.MolLogP`).
+        clogp: f64,
+        /// Topological polar surface area, N and O only (`Descriptors.TPSA`).
+        tpsa: f64,
+        /// Hydrogen-bond donors (`Lipinski.NumHDonors`).
+        hbd: u32,
+        /// Hydrogen-bond acceptors (`Lipinski.NumHAcceptors`).
+        hba: u32,
+        /// Rotatable bonds (`Descriptors.NumRotatableBonds`).
+        rotatable_bonds: u32,
+        /// SSSR ring count (`Descriptors.RingCount`).
+        rings: u32,
+        /// Aromatic rings (`Descriptors.NumAromaticRings`).
+        aromatic_rings: u32,
+        /// Heavy (non-hydrogen) atoms.
+        heavy_atoms: u32,
+        /// Net formal charge.
+        formal_charge: i32,
+        /// Fraction of sp3 carbons (`Descriptors.FractionCSP3`).
+        fraction_csp3: f64,
+    }
+
+    /// One match of a structural-alert catalogue entry.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct FilterHit {
+        /// `PAINS` or `Brenk`.
+        catalog: String,
+        /// The catalogue entry's description.
+        name: String,
+    }
+
+    /// Standard InChI, its key, and InChI's own warning text (often empty).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct InchiResult {
+        /// The standard InChI.
+        inchi: String,
+        /// The standard InChIKey.
+        key: String,
+        /// InChI's warning text, empty when none.
+        warning: String,
+    }
+
+    unsafe extern "C++" {
+        include!("chem/cpp/shim.h");
+
+        #[namespace = "RDKit"]
+        type ROMol;
+
+        fn mol_from_smiles(smiles: &str) -> Result<UniquePtr<ROMol>>;
+        fn mol_from_smarts(smarts: &str) -> Result<UniquePtr<ROMol>>;
+        fn mol_from_molblock(block: &str) -> Result<UniquePtr<ROMol>>;
+        fn clone_mol(mol: &ROMol) -> UniquePtr<ROMol>;
+
+        fn mol_to_smiles(mol: &ROMol) -> String;
+        fn mol_to_smarts(mol: &ROMol) -> String;
+        fn mol_to_molblock(mol: &ROMol, v3000: bool) -> Result<String>;
+        fn mol_to_svg(mol: &ROMol, width: u32, height: u32) -> Result<String>;
+
+        fn standardize(mol: &ROMol, canonical_tautomer: bool) -> Result<UniquePtr<ROMol>>;
+        fn strip_stereo(mol: &ROMol) -> UniquePtr<ROMol>;
+        fn tautomer_hash(mol: &ROMol) -> String;
+        fn inchi(mol: &ROMol) -> Result<InchiResult>;
+
+        fn morgan_fingerprint(mol: &ROMol, radius: u32, words: &mut [u64]);
+        fn pattern_fingerprint(mol: &ROMol, words: &mut [u64]);
+
+        fn descriptors(mol: &ROMol) -> Descriptors;
+        fn structural_alerts(mol: &ROMol) -> Vec<FilterHit>;
+
+        fn num_atoms(mol: &ROMol) -> u32;
+        fn has_substruct_match(mol: &ROMol, query: &ROMol, use_chirality: bool) -> bool;
+    }
+}
+
+// SAFETY: an RDKit molecule owns all its data and has no thread affinity, so
+// moving it to another thread is sound. It is not `Sync`: RDKit fills some
+// caches (ring info, properties) lazily through `const` methods.
+unsafe impl Send for bridge::ROMol {}
