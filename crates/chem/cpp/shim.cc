@@ -15,7 +15,11 @@
 #include <GraphMol/MolDraw2D/MolDraw2DSVG.h>
 #include <GraphMol/MolDraw2D/MolDraw2DUtils.h>
 #include <GraphMol/MolHash/MolHash.h>
+#include <GraphMol/MolStandardize/Charge.h>
+#include <GraphMol/MolStandardize/Fragment.h>
+#include <GraphMol/MolStandardize/Metal.h>
 #include <GraphMol/MolStandardize/MolStandardize.h>
+#include <GraphMol/MolStandardize/Normalize.h>
 #include <GraphMol/SmilesParse/SmartsWrite.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
 #include <GraphMol/SmilesParse/SmilesWrite.h>
@@ -170,12 +174,63 @@ rust::String mol_to_svg(const ROMol &mol, uint32_t width, uint32_t height) {
   return rust::String(drawer.getDrawingText());
 }
 
+namespace {
+// The standardiser's transformation catalogues take longer to build than to
+// apply, and RDKit's convenience functions rebuild them on every call. Each
+// thread keeps one set, built once from RDKit's default parameters.
+struct Standardizers {
+  const RDKit::MolStandardize::CleanupParameters &params =
+      RDKit::MolStandardize::defaultCleanupParameters;
+  std::unique_ptr<RDKit::MolStandardize::Normalizer> normalizer{
+      RDKit::MolStandardize::normalizerFromParams(params)};
+  std::unique_ptr<RDKit::MolStandardize::Reionizer> reionizer{
+      RDKit::MolStandardize::reionizerFromParams(params)};
+  RDKit::MolStandardize::LargestFragmentChooser largest{params.preferOrganic};
+  RDKit::MolStandardize::Uncharger uncharger{params.doCanonical};
+  RDKit::MolStandardize::MetalDisconnector metals;
+
+  // RDKit's cleanup(): remove Hs, disconnect metals, normalise, reionise,
+  // reassign stereo.
+  std::unique_ptr<RDKit::RWMol> cleanup(const ROMol &mol) {
+    RDKit::RWMol m(mol);
+    RDKit::MolOps::removeHs(m);
+    metals.disconnect(m);
+    std::unique_ptr<ROMol> normalized(normalizer->normalize(m));
+    std::unique_ptr<ROMol> reionized(reionizer->reionize(*normalized));
+    auto out = std::make_unique<RDKit::RWMol>(*reionized);
+    RDKit::MolOps::assignStereochemistry(*out, true, true);
+    return out;
+  }
+
+  // RDKit's chargeParent(): cleanup, largest fragment, uncharge, cleanup.
+  // When the cleaned molecule is one fragment without charges, the uncharger
+  // has nothing to do and the second cleanup meets a molecule it already
+  // cleaned, so both are skipped (the slow twin test checks the shortcut).
+  std::unique_ptr<RDKit::RWMol> charge_parent(const ROMol &mol) {
+    auto cleaned = cleanup(mol);
+    std::unique_ptr<ROMol> fragment(largest.choose(*cleaned));
+    bool charged = false;
+    for (const auto *atom : fragment->atoms()) {
+      charged = charged || atom->getFormalCharge() != 0;
+    }
+    if (!charged && fragment->getNumAtoms() == cleaned->getNumAtoms()) {
+      return cleaned;
+    }
+    std::unique_ptr<ROMol> uncharged(uncharger.uncharge(*fragment));
+    return cleanup(*uncharged);
+  }
+};
+
+Standardizers &standardizers() {
+  thread_local Standardizers s;
+  return s;
+}
+}  // namespace
+
 std::unique_ptr<ROMol> standardize(const ROMol &mol, bool canonical_tautomer) {
   capture_rdkit_log();
-  RDKit::RWMol input(mol);
   try {
-    std::unique_ptr<RDKit::RWMol> parent(
-        RDKit::MolStandardize::chargeParent(input));
+    auto parent = standardizers().charge_parent(mol);
     if (canonical_tautomer) {
       parent.reset(RDKit::MolStandardize::canonicalTautomer(parent.get()));
     }
@@ -183,7 +238,20 @@ std::unique_ptr<ROMol> standardize(const ROMol &mol, bool canonical_tautomer) {
     return owned(parent.release());
   } catch (const std::exception &e) {
     captured_log("");
-    throw std::runtime_error(std::string("standardisation failed: ") + e.what());
+    throw std::runtime_error(e.what());
+  }
+}
+
+std::unique_ptr<ROMol> standardize_reference(const ROMol &mol) {
+  capture_rdkit_log();
+  RDKit::RWMol input(mol);
+  try {
+    std::unique_ptr<RDKit::RWMol> parent(RDKit::MolStandardize::chargeParent(input));
+    tl_log.clear();
+    return owned(parent.release());
+  } catch (const std::exception &e) {
+    captured_log("");
+    throw std::runtime_error(e.what());
   }
 }
 

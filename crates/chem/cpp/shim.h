@@ -28,6 +28,7 @@ rust::String mol_to_molblock(const ROMol &mol, bool v3000);
 rust::String mol_to_svg(const ROMol &mol, uint32_t width, uint32_t height);
 
 std::unique_ptr<ROMol> standardize(const ROMol &mol, bool canonical_tautomer);
+std::unique_ptr<ROMol> standardize_reference(const ROMol &mol);
 std::unique_ptr<ROMol> strip_stereo(const ROMol &mol);
 rust::String tautomer_hash(const ROMol &mol);
 InchiResult inchi(const ROMol &mol);

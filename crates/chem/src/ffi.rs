@@ -69,6 +69,7 @@ pub(crate) mod bridge {
         fn mol_to_svg(mol: &ROMol, width: u32, height: u32) -> Result<String>;
 
         fn standardize(mol: &ROMol, canonical_tautomer: bool) -> Result<UniquePtr<ROMol>>;
+        fn standardize_reference(mol: &ROMol) -> Result<UniquePtr<ROMol>>;
         fn strip_stereo(mol: &ROMol) -> UniquePtr<ROMol>;
         fn tautomer_hash(mol: &ROMol) -> String;
         fn inchi(mol: &ROMol) -> Result<InchiResult>;

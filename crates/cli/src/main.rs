@@ -1,0 +1,75 @@
+//! `soyaku`: the command-line face of the platform. Glue only: every command
+//! parses its arguments, calls a domain crate and prints the result as a
+//! human table or, with `--format json`, as JSON Lines.
+
+mod chem_cmd;
+mod demo;
+mod library_cmd;
+mod output;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "soyaku", version, about = "Soyaku: shared infrastructure for academic drug discovery")]
+struct Cli {
+    /// Data directory (registry database, reports).
+    #[arg(long, global = true, default_value = "./soyaku-data", env = "SOYAKU_DATA")]
+    data: PathBuf,
+    /// Database URL (sqlite://… or postgres://…); defaults to SQLite in --data.
+    #[arg(long, global = true, env = "SOYAKU_DATABASE_URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The compound registry: import, show, stats.
+    #[command(subcommand)]
+    Library(library_cmd::LibraryCommand),
+    /// Chemistry on a single structure.
+    #[command(subcommand)]
+    Chem(chem_cmd::ChemCommand),
+    /// Searches over the registry.
+    #[command(subcommand)]
+    Search(library_cmd::SearchCommand),
+    /// Loads the bundled demo library (once) and runs example searches.
+    Demo(demo::DemoArgs),
+}
+
+/// Where a command finds the registry.
+pub(crate) struct Context {
+    data: PathBuf,
+    database_url: Option<String>,
+}
+
+impl Context {
+    async fn registry(&self) -> Result<library::Registry> {
+        use anyhow::Context as _;
+        match &self.database_url {
+            Some(url) => library::Registry::open(url)
+                .await
+                .with_context(|| "opening the registry named by --database-url".to_string()),
+            None => library::Registry::open_dir(&self.data)
+                .await
+                .with_context(|| format!("opening the registry in {}", self.data.display())),
+        }
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let ctx = Context { data: cli.data, database_url: cli.database_url };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Library(c) => library_cmd::run_library(&ctx, c).await,
+            Command::Search(c) => library_cmd::run_search(&ctx, c).await,
+            Command::Chem(c) => chem_cmd::run(c),
+            Command::Demo(args) => demo::run(&ctx, args).await,
+        }
+    })
+}

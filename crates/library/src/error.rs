@@ -1,0 +1,41 @@
+//! The registry's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the registry, grouped by kind of fault.
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    /// An input file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The input file is not in the declared format as a whole (bad header,
+    /// missing column); single bad records are reported as
+    /// [`import::RowError`](crate::import::RowError) instead.
+    #[error("{path}: {reason}")]
+    BadInput {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// A registry id that is malformed.
+    #[error("'{0}' is not a registry id; ids look like SY-0000001")]
+    BadId(String),
+    /// A registry id that does not exist.
+    #[error("no compound {0} in the registry")]
+    NotFound(String),
+    /// The database could not be opened, migrated or queried.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A schema migration failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Stored data that cannot be decoded (a corrupted fingerprint blob).
+    #[error("corrupt registry data: {0}")]
+    Corrupt(String),
+}

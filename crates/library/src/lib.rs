@@ -1,0 +1,40 @@
+//! Soyaku's compound registry, the shared library researchers draw on.
+//!
+//! Three tiers, as compound-management systems keep them:
+//! - a **parent** is a standardised structure with a stable registry number
+//!   (`SY-0000001`); its identity is the standard InChIKey, with two coarser
+//!   layers (the InChIKey connectivity block, which ignores stereo and
+//!   isotopes, and RDKit's tautomer hash of the stereo-free parent) so that
+//!   stereo and tautomer variants are recognised as relatives;
+//! - a **batch** is one submission of a parent from a source: the structure as
+//!   supplied (salt form and stoichiometry), supplier, purity;
+//! - a **sample** is a physical container holding a batch: a plate well or a
+//!   tube, with concentration, volume and location.
+//!
+//! Bulk import ([`import`]) streams SMILES, CSV or SD files (gzip too), runs
+//! the chemistry on every core, commits in chunks together with a checkpoint
+//! so an interrupted import resumes, and reports each bad record with its
+//! line and reason while the good ones land.
+
+#![warn(missing_docs)]
+
+mod error;
+mod id;
+pub mod import;
+mod prepare;
+mod registry;
+
+pub use error::LibraryError;
+pub use id::CompoundId;
+pub use prepare::{prepare, PrepareOptions, Prepared};
+pub use registry::{
+    Batch, Compound, Counts, NewBatch, NewSample, Parent, Registry, Related, Sample, SimilarHit,
+};
+
+/// Seconds since the Unix epoch, the registry's timestamp unit.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,146 @@
+//! Turning a submitted structure into everything the registry stores about
+//! it. Pure and CPU-bound, so bulk import runs it on every core.
+
+use chem::{Alert, ChemError, Descriptors, Fingerprint, Molecule, MorganParams, StandardizeOptions};
+
+/// How structures are standardised and fingerprinted at registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PrepareOptions {
+    /// Standardisation applied to the submitted structure.
+    pub standardize: StandardizeOptions,
+    /// Morgan fingerprint stored for similarity search.
+    pub morgan: MorganParams,
+}
+
+/// A structure ready to register: the parent's identity layers and computed
+/// properties, and what the batch records about the submitted form.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Canonical SMILES of the standardised parent.
+    pub smiles: String,
+    /// Standard InChI of the parent.
+    pub inchi: String,
+    /// Standard InChIKey of the parent: the parent's identity.
+    pub inchikey: String,
+    /// First InChIKey block: equal for stereoisomers and isotopologues.
+    pub connectivity_key: String,
+    /// RDKit tautomer hash of the stereo-free parent: equal for tautomers.
+    pub tautomer_hash: String,
+    /// RDKit descriptors of the parent.
+    pub descriptors: Descriptors,
+    /// PAINS and Brenk matches of the parent.
+    pub alerts: Vec<Alert>,
+    /// Morgan fingerprint of the parent.
+    pub morgan: Fingerprint,
+    /// Pattern fingerprint of the parent, for substructure screening.
+    pub pattern: Fingerprint,
+    /// Canonical SMILES of the structure as submitted (with counter-ions).
+    pub submitted_smiles: String,
+    /// Salt form and stoichiometry, e.g. `parent×1 · [Cl-]×2`; empty when the
+    /// submitted structure is the parent alone.
+    pub salt_form: String,
+}
+
+/// Standardises `submitted` and computes every registered property.
+pub fn prepare(submitted: &Molecule, options: PrepareOptions) -> Result<Prepared, ChemError> {
+    let parent = submitted.standardize(options.standardize)?;
+    if parent.num_atoms() == 0 {
+        return Err(ChemError::Operation {
+            operation: "standardisation",
+            reason: "no organic fragment remains after removing salts and solvents".into(),
+        });
+    }
+    let smiles = parent.canonical_smiles();
+    let inchi = parent.inchi()?;
+    let connectivity_key = inchi.key.split('-').next().unwrap_or_default().to_owned();
+    let submitted_smiles = submitted.canonical_smiles();
+    let salt_form = salt_form(&submitted_smiles, &smiles, options.standardize)?;
+    let descriptors = parent.descriptors();
+    Ok(Prepared {
+        tautomer_hash: parent.without_stereo().tautomer_hash(),
+        alerts: parent.alerts(),
+        morgan: parent.morgan(options.morgan),
+        pattern: parent.pattern_fingerprint(),
+        descriptors,
+        inchi: inchi.inchi,
+        inchikey: inchi.key,
+        connectivity_key,
+        smiles,
+        submitted_smiles,
+        salt_form,
+    })
+}
+
+/// Counts the submitted fragments, naming the ones that are not the parent.
+/// Which fragment is the parent is decided by RDKit's standardiser, run on
+/// each distinct fragment; this only tallies.
+fn salt_form(
+    submitted: &str,
+    parent: &str,
+    options: StandardizeOptions,
+) -> Result<String, ChemError> {
+    if !submitted.contains('.') {
+        return Ok(String::new());
+    }
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for fragment in submitted.split('.') {
+        match counts.iter_mut().find(|(f, _)| f == fragment) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((fragment.to_owned(), 1)),
+        }
+    }
+    let mut parent_count = 0;
+    let mut others = Vec::new();
+    for (fragment, n) in counts {
+        let standardized = Molecule::from_smiles(&fragment)?.standardize(options)?;
+        if parent_count == 0 && standardized.canonical_smiles() == parent {
+            parent_count = n;
+        } else {
+            others.push(format!("{fragment}×{n}"));
+        }
+    }
+    let mut parts = vec![format!("parent×{}", parent_count.max(1))];
+    parts.extend(others);
+    Ok(parts.join(" · "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prep(smiles: &str) -> Prepared {
+        prepare(&Molecule::from_smiles(smiles).unwrap(), PrepareOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn salts_share_the_parent_and_record_the_form() {
+        let free = prep("CN1CCC[C@H]1c1cccnc1");
+        let salt = prep("CN1CCC[C@H]1c1cccnc1.Cl.Cl");
+        assert_eq!(free.inchikey, salt.inchikey);
+        assert_eq!(free.salt_form, "");
+        assert_eq!(salt.salt_form, "parent×1 · Cl×2");
+    }
+
+    #[test]
+    fn stereoisomers_share_connectivity_only() {
+        let r = prep("C[C@@H](N)C(=O)O");
+        let s = prep("C[C@H](N)C(=O)O");
+        assert_ne!(r.inchikey, s.inchikey);
+        assert_eq!(r.connectivity_key, s.connectivity_key);
+        assert_eq!(r.tautomer_hash, s.tautomer_hash);
+    }
+
+    #[test]
+    fn tautomers_share_the_tautomer_layer() {
+        let keto = prep("CC(=O)CC(C)=O");
+        let enol = prep("CC(O)=CC(C)=O");
+        assert_ne!(keto.inchikey, enol.inchikey);
+        assert_eq!(keto.tautomer_hash, enol.tautomer_hash);
+    }
+
+    #[test]
+    fn only_inorganic_is_refused() {
+        let m = Molecule::from_smiles("[Na+].[Cl-]").unwrap();
+        assert!(prepare(&m, PrepareOptions::default()).is_err());
+    }
+}

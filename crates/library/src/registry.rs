@@ -1,0 +1,543 @@
+//! The registry database: opening and migrating it, writing prepared
+//! structures tier by tier, and reading compounds back.
+//!
+//! SQL is written once, in the dialect SQLite and PostgreSQL share (`$n`
+//! placeholders, `ON CONFLICT`, `RETURNING`); only the migrations differ.
+
+use std::path::Path;
+
+use chem::{Alert, Descriptors, Fingerprint};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+use crate::import::{RowError, Tally, ToWrite};
+use crate::{now, CompoundId, LibraryError};
+
+/// A handle on the registry database.
+#[derive(Clone)]
+pub struct Registry {
+    pool: AnyPool,
+}
+
+/// How many rows each tier holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Distinct standardised structures.
+    pub parents: i64,
+    /// Submissions (source + external id).
+    pub batches: i64,
+    /// Physical containers.
+    pub samples: i64,
+}
+
+/// The parent tier of a compound.
+#[derive(Debug, Clone)]
+pub struct Parent {
+    /// Registry number.
+    pub id: CompoundId,
+    /// Canonical SMILES of the standardised structure.
+    pub smiles: String,
+    /// Standard InChI.
+    pub inchi: String,
+    /// Standard InChIKey (identity).
+    pub inchikey: String,
+    /// InChIKey connectivity block (stereo-insensitive layer).
+    pub connectivity_key: String,
+    /// Tautomer-insensitive layer.
+    pub tautomer_hash: String,
+    /// Descriptors, as computed at registration.
+    pub descriptors: Descriptors,
+    /// PAINS and Brenk matches.
+    pub alerts: Vec<Alert>,
+}
+
+/// One batch (lot) of a parent.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// Database key.
+    pub id: i64,
+    /// Where the batch came from (library or file name).
+    pub source: String,
+    /// The supplier's or source's own id.
+    pub external_id: String,
+    /// Canonical SMILES as submitted.
+    pub submitted_smiles: String,
+    /// Salt form and stoichiometry; empty for the parent alone.
+    pub salt_form: String,
+    /// Supplier, when given.
+    pub supplier: Option<String>,
+    /// Purity in percent, when given.
+    pub purity: Option<f64>,
+}
+
+/// One physical sample of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// The batch it holds.
+    pub batch_id: i64,
+    /// `plate` or `tube`.
+    pub container: String,
+    /// Plate or tube barcode.
+    pub barcode: String,
+    /// Well (`A01`), empty for tubes.
+    pub well: String,
+    /// Concentration in mM.
+    pub concentration_mm: Option<f64>,
+    /// Volume in µL.
+    pub volume_ul: Option<f64>,
+    /// Storage location.
+    pub location: Option<String>,
+}
+
+/// A parent that shares an identity layer with another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    /// Its registry number.
+    pub id: CompoundId,
+    /// Its SMILES.
+    pub smiles: String,
+    /// `stereo/isotope variant` or `tautomer`.
+    pub relation: &'static str,
+}
+
+/// A compound with all its tiers.
+#[derive(Debug, Clone)]
+pub struct Compound {
+    /// The parent.
+    pub parent: Parent,
+    /// Its batches.
+    pub batches: Vec<Batch>,
+    /// Samples of those batches.
+    pub samples: Vec<Sample>,
+    /// Stereo, isotope and tautomer relatives.
+    pub related: Vec<Related>,
+}
+
+/// A similarity-search hit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimilarHit {
+    /// Registry number.
+    pub id: CompoundId,
+    /// Canonical SMILES.
+    pub smiles: String,
+    /// Tanimoto similarity to the query.
+    pub score: f64,
+}
+
+/// A sample to create with a batch.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewSample {
+    /// `plate` or `tube`.
+    pub container: String,
+    /// Barcode.
+    pub barcode: String,
+    /// Well, empty for tubes.
+    pub well: String,
+    /// Concentration in mM.
+    pub concentration_mm: Option<f64>,
+    /// Volume in µL.
+    pub volume_ul: Option<f64>,
+    /// Location.
+    pub location: Option<String>,
+}
+
+/// Batch facts supplied with a record.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewBatch {
+    /// Source (library) name.
+    pub source: String,
+    /// The source's id for the record.
+    pub external_id: String,
+    /// Supplier.
+    pub supplier: Option<String>,
+    /// Purity in percent.
+    pub purity: Option<f64>,
+}
+
+impl Registry {
+    /// Opens (creating if needed) the SQLite registry in `dir`.
+    pub async fn open_dir(dir: &Path) -> Result<Registry, LibraryError> {
+        fs_err::create_dir_all(dir)
+            .map_err(|source| LibraryError::Read { path: dir.to_owned(), source })?;
+        let url = format!("sqlite://{}?mode=rwc", dir.join("soyaku.db").display());
+        Registry::open(&url).await
+    }
+
+    /// Opens a registry by URL (`sqlite://…` or `postgres://…`) and applies
+    /// pending migrations.
+    pub async fn open(url: &str) -> Result<Registry, LibraryError> {
+        sqlx::any::install_default_drivers();
+        let sqlite = url.starts_with("sqlite:");
+        let options = AnyPoolOptions::new()
+            .max_connections(if sqlite { 4 } else { 8 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // WAL lets readers (the web portal) run during an import.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options.connect(url).await?;
+        if sqlite {
+            sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        } else {
+            sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        }
+        Ok(Registry { pool })
+    }
+
+    /// The underlying pool, for crates that keep their own tables beside it.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Row counts of the three tiers.
+    pub async fn counts(&self) -> Result<Counts, LibraryError> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM parents), (SELECT COUNT(*) FROM batches), \
+             (SELECT COUNT(*) FROM samples)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Counts { parents: row.try_get(0)?, batches: row.try_get(1)?, samples: row.try_get(2)? })
+    }
+
+    /// Writes one chunk of an import in a single transaction: the good
+    /// records tier by tier, the bad ones into the import's error list, and
+    /// the checkpoint, so that a crash keeps all of the chunk or none of it.
+    /// Updates `tally` and returns the chunk's bad records.
+    pub(crate) async fn write_chunk(
+        &self,
+        import_id: i64,
+        items: Vec<Result<ToWrite, RowError>>,
+        records_done: u64,
+        tally: &mut Tally,
+    ) -> Result<Vec<RowError>, LibraryError> {
+        let mut tx = self.pool.begin().await?;
+        let mut errors = Vec::new();
+        let created = now();
+        for item in items {
+            tally.records += 1;
+            let w = match item {
+                Ok(w) => w,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            let p = &w.prepared;
+            let inserted: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO parents (inchikey, connectivity_key, tautomer_hash, smiles, inchi, \
+                 mol_wt, exact_mol_wt, clogp, tpsa, hbd, hba, rotatable_bonds, rings, \
+                 aromatic_rings, heavy_atoms, formal_charge, fraction_csp3, alerts, morgan, \
+                 pattern, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+                 $13, $14, $15, $16, $17, $18, $19, $20, $21) ON CONFLICT (inchikey) DO NOTHING \
+                 RETURNING id",
+            )
+            .bind(&p.inchikey)
+            .bind(&p.connectivity_key)
+            .bind(&p.tautomer_hash)
+            .bind(&p.smiles)
+            .bind(&p.inchi)
+            .bind(p.descriptors.mol_wt)
+            .bind(p.descriptors.exact_mol_wt)
+            .bind(p.descriptors.clogp)
+            .bind(p.descriptors.tpsa)
+            .bind(i64::from(p.descriptors.hbd))
+            .bind(i64::from(p.descriptors.hba))
+            .bind(i64::from(p.descriptors.rotatable_bonds))
+            .bind(i64::from(p.descriptors.rings))
+            .bind(i64::from(p.descriptors.aromatic_rings))
+            .bind(i64::from(p.descriptors.heavy_atoms))
+            .bind(i64::from(p.descriptors.formal_charge))
+            .bind(p.descriptors.fraction_csp3)
+            .bind(encode_alerts(&p.alerts))
+            .bind(p.morgan.to_bytes())
+            .bind(p.pattern.to_bytes())
+            .bind(created)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let parent_id = match inserted {
+                Some(id) => id,
+                None => {
+                    sqlx::query_scalar("SELECT id FROM parents WHERE inchikey = $1")
+                        .bind(&p.inchikey)
+                        .fetch_one(&mut *tx)
+                        .await?
+                }
+            };
+            let batch_id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO batches (parent_id, source, external_id, submitted_smiles, \
+                 salt_form, supplier, purity, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (source, external_id) DO NOTHING RETURNING id",
+            )
+            .bind(parent_id)
+            .bind(&w.batch.source)
+            .bind(&w.batch.external_id)
+            .bind(&p.submitted_smiles)
+            .bind(&p.salt_form)
+            .bind(w.batch.supplier.as_deref())
+            .bind(w.batch.purity)
+            .bind(created)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let batch_new = batch_id.is_some();
+            let batch_id = match batch_id {
+                Some(id) => id,
+                None => {
+                    let row = sqlx::query(
+                        "SELECT id, parent_id FROM batches WHERE source = $1 AND external_id = $2",
+                    )
+                    .bind(&w.batch.source)
+                    .bind(&w.batch.external_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let existing_parent: i64 = row.try_get(1)?;
+                    if existing_parent != parent_id {
+                        errors.push(RowError {
+                            record: w.record,
+                            line: w.line,
+                            id: Some(w.batch.external_id.clone()),
+                            reason: format!(
+                                "id '{}' of source '{}' is already registered as {} with a \
+                                 different structure; give this record another id",
+                                w.batch.external_id,
+                                w.batch.source,
+                                CompoundId(existing_parent)
+                            ),
+                            input: w.input,
+                        });
+                        continue;
+                    }
+                    row.try_get(0)?
+                }
+            };
+            let mut sample_new = false;
+            if let Some(s) = &w.sample {
+                let done = sqlx::query(
+                    "INSERT INTO samples (batch_id, container, barcode, well, concentration_mm, \
+                     volume_ul, location, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (barcode, well) DO NOTHING",
+                )
+                .bind(batch_id)
+                .bind(&s.container)
+                .bind(&s.barcode)
+                .bind(&s.well)
+                .bind(s.concentration_mm)
+                .bind(s.volume_ul)
+                .bind(s.location.as_deref())
+                .bind(created)
+                .execute(&mut *tx)
+                .await?;
+                sample_new = done.rows_affected() == 1;
+            }
+            tally.parents_new += u64::from(inserted.is_some());
+            tally.batches_new += u64::from(batch_new);
+            tally.samples_new += u64::from(sample_new);
+            if inserted.is_none() && !batch_new && !sample_new {
+                tally.unchanged += 1;
+            }
+        }
+        tally.errors += errors.len() as u64;
+        for e in &errors {
+            sqlx::query(
+                "INSERT INTO import_errors (import_id, record, line, external_id, reason, input) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (import_id, record) DO NOTHING",
+            )
+            .bind(import_id)
+            .bind(e.record as i64)
+            .bind(e.line as i64)
+            .bind(e.id.as_deref())
+            .bind(&e.reason)
+            .bind(&e.input)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE imports SET records_done = $1, parents_new = $2, batches_new = $3, \
+             samples_new = $4, errors = $5, unchanged = $6, updated_at = $7 WHERE id = $8",
+        )
+        .bind(records_done as i64)
+        .bind(tally.parents_new as i64)
+        .bind(tally.batches_new as i64)
+        .bind(tally.samples_new as i64)
+        .bind(tally.errors as i64)
+        .bind(tally.unchanged as i64)
+        .bind(now())
+        .bind(import_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(errors)
+    }
+
+    /// A compound with all its tiers and relatives.
+    pub async fn compound(&self, id: CompoundId) -> Result<Compound, LibraryError> {
+        let row = sqlx::query(&format!("SELECT {PARENT_COLUMNS} FROM parents WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| LibraryError::NotFound(id.to_string()))?;
+        let parent = parent_from_row(&row)?;
+        let batches = sqlx::query(
+            "SELECT id, source, external_id, submitted_smiles, salt_form, supplier, purity \
+             FROM batches WHERE parent_id = $1 ORDER BY id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Batch {
+                id: r.try_get(0)?,
+                source: r.try_get(1)?,
+                external_id: r.try_get(2)?,
+                submitted_smiles: r.try_get(3)?,
+                salt_form: r.try_get(4)?,
+                supplier: r.try_get(5)?,
+                purity: r.try_get(6)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let samples = sqlx::query(
+            "SELECT s.batch_id, s.container, s.barcode, s.well, s.concentration_mm, s.volume_ul, \
+             s.location FROM samples s JOIN batches b ON b.id = s.batch_id \
+             WHERE b.parent_id = $1 ORDER BY s.id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Sample {
+                batch_id: r.try_get(0)?,
+                container: r.try_get(1)?,
+                barcode: r.try_get(2)?,
+                well: r.try_get(3)?,
+                concentration_mm: r.try_get(4)?,
+                volume_ul: r.try_get(5)?,
+                location: r.try_get(6)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let related = sqlx::query(
+            "SELECT id, smiles, connectivity_key FROM parents \
+             WHERE id <> $1 AND (connectivity_key = $2 OR tautomer_hash = $3) ORDER BY id LIMIT 50",
+        )
+        .bind(id.0)
+        .bind(&parent.connectivity_key)
+        .bind(&parent.tautomer_hash)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            let same_skeleton = r.try_get::<String, _>(2)? == parent.connectivity_key;
+            Ok(Related {
+                id: CompoundId(r.try_get(0)?),
+                smiles: r.try_get(1)?,
+                relation: if same_skeleton { "stereo/isotope variant" } else { "tautomer" },
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(Compound { parent, batches, samples, related })
+    }
+
+    /// Exhaustive Tanimoto search over the stored Morgan fingerprints. This is
+    /// the reference scan; the `fpindex` crate answers the same question fast.
+    pub async fn similar(
+        &self,
+        query: &Fingerprint,
+        top: usize,
+        threshold: f64,
+    ) -> Result<Vec<SimilarHit>, LibraryError> {
+        let rows = sqlx::query("SELECT id, morgan FROM parents").fetch_all(&self.pool).await?;
+        let mut scored = Vec::new();
+        for r in &rows {
+            let bytes: Vec<u8> = r.try_get(1)?;
+            let fp = Fingerprint::from_bytes(&bytes)
+                .ok_or_else(|| LibraryError::Corrupt("fingerprint length".into()))?;
+            let score = query.tanimoto(&fp);
+            if score >= threshold {
+                scored.push((r.try_get::<i64, _>(0)?, score));
+            }
+        }
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(top);
+        let mut hits = Vec::with_capacity(scored.len());
+        for (id, score) in scored {
+            let smiles: String = sqlx::query_scalar("SELECT smiles FROM parents WHERE id = $1")
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?;
+            hits.push(SimilarHit { id: CompoundId(id), smiles, score });
+        }
+        Ok(hits)
+    }
+}
+
+const PARENT_COLUMNS: &str = "id, smiles, inchi, inchikey, connectivity_key, tautomer_hash, \
+     mol_wt, exact_mol_wt, clogp, tpsa, hbd, hba, rotatable_bonds, rings, aromatic_rings, \
+     heavy_atoms, formal_charge, fraction_csp3, alerts";
+
+fn parent_from_row(r: &AnyRow) -> Result<Parent, LibraryError> {
+    Ok(Parent {
+        id: CompoundId(r.try_get(0)?),
+        smiles: r.try_get(1)?,
+        inchi: r.try_get(2)?,
+        inchikey: r.try_get(3)?,
+        connectivity_key: r.try_get(4)?,
+        tautomer_hash: r.try_get(5)?,
+        descriptors: Descriptors {
+            mol_wt: r.try_get(6)?,
+            exact_mol_wt: r.try_get(7)?,
+            clogp: r.try_get(8)?,
+            tpsa: r.try_get(9)?,
+            hbd: count(r, 10)?,
+            hba: count(r, 11)?,
+            rotatable_bonds: count(r, 12)?,
+            rings: count(r, 13)?,
+            aromatic_rings: count(r, 14)?,
+            heavy_atoms: count(r, 15)?,
+            formal_charge: r.try_get::<i64, _>(16)? as i32,
+            fraction_csp3: r.try_get(17)?,
+        },
+        alerts: decode_alerts(&r.try_get::<String, _>(18)?),
+    })
+}
+
+fn count(r: &AnyRow, i: usize) -> Result<u32, LibraryError> {
+    let v: i64 = r.try_get(i)?;
+    u32::try_from(v).map_err(|_| LibraryError::Corrupt(format!("negative count {v} in column {i}")))
+}
+
+/// Alerts are stored as `catalog:name` lines; names never contain newlines.
+fn encode_alerts(alerts: &[Alert]) -> String {
+    alerts.iter().map(|a| format!("{}:{}", a.catalog, a.name)).collect::<Vec<_>>().join("\n")
+}
+
+fn decode_alerts(text: &str) -> Vec<Alert> {
+    text.lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(c, n)| Alert { catalog: c.to_owned(), name: n.to_owned() })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alerts_round_trip() {
+        let alerts = vec![
+            Alert { catalog: "PAINS".into(), name: "azo_A(324)".into() },
+            Alert { catalog: "Brenk".into(), name: "Oxygen-nitrogen_single_bond".into() },
+        ];
+        assert_eq!(decode_alerts(&encode_alerts(&alerts)), alerts);
+        assert!(decode_alerts("").is_empty());
+    }
+}
