@@ -7,7 +7,6 @@
 #include <GraphMol/Descriptors/MolDescriptors.h>
 #include <GraphMol/Descriptors/MolSurf.h>
 #include <GraphMol/FileParsers/FileParsers.h>
-#include <GraphMol/FileParsers/MolFileStereochem.h>
 #include <GraphMol/FilterCatalog/FilterCatalog.h>
 #include <GraphMol/Fingerprints/Fingerprints.h>
 #include <GraphMol/Fingerprints/MorganFingerprints.h>
@@ -267,30 +266,40 @@ rust::String tautomer_hash(const ROMol &mol) {
       &copy, RDKit::MolHash::HashFunction::HetAtomTautomer));
 }
 
-// Standard InChI from the same data a V2000 MolBlock carries: fresh 2D
-// coordinates, wedged stereo bonds, a Kekulé structure and explicit hydrogen
-// counts. Double bonds without defined stereo are marked "either" so that the
-// geometry of the drawing is never read as cis/trans.
+namespace {
+// RDKit's chiral tag orders neighbours by the atom's bond list; an implicit
+// hydrogen or lone pair counts as the neighbour listed first (`true`) or
+// last (`false`). InChI's 0D parity wants the missing neighbour first.
+constexpr bool kImplicitNeighbourFirst = false;
+
+S_CHAR tetrahedral_parity(const RDKit::Atom *atom, std::vector<AT_NUM> &nbrs) {
+  const auto tag = atom->getChiralTag();
+  bool even = tag == RDKit::Atom::CHI_TETRAHEDRAL_CW;
+  if (nbrs.size() == 3 && !kImplicitNeighbourFirst) {
+    // Moving the implicit neighbour from last to first is an odd permutation.
+    even = !even;
+  }
+  return even ? INCHI_PARITY_EVEN : INCHI_PARITY_ODD;
+}
+}  // namespace
+
+// Standard InChI from the RDKit molecule as InChI's API takes a structure
+// without coordinates: a Kekulé graph with hydrogen counts, plus 0D parities
+// for every tetrahedral centre and double bond whose stereo RDKit knows.
+// Stereo RDKit leaves unspecified stays undefined, as in RDKit's MolToInchi.
 InchiResult inchi(const ROMol &mol) {
   RDKit::RWMol m(mol);
-  m.clearConformers();
-  RDDepict::compute2DCoords(m);
-  RDKit::WedgeMolBonds(m, &m.getConformer());
   RDKit::MolOps::Kekulize(m, true);
-  const auto &conf = m.getConformer();
   const unsigned n = m.getNumAtoms();
   if (n == 0) throw std::runtime_error("InChI: the molecule has no atoms");
   if (n >= 1024) throw std::runtime_error("InChI: more than 1023 atoms");
 
   std::vector<inchi_Atom> atoms(n);
   std::memset(atoms.data(), 0, sizeof(inchi_Atom) * n);
+  std::vector<inchi_Stereo0D> stereo;
   for (unsigned i = 0; i < n; ++i) {
     const auto *atom = m.getAtomWithIdx(i);
     auto &a = atoms[i];
-    const auto &p = conf.getAtomPos(i);
-    a.x = p.x;
-    a.y = p.y;
-    a.z = 0.0;
     std::strncpy(a.elname, atom->getSymbol().c_str(), ATOM_EL_LEN - 1);
     a.num_iso_H[0] = static_cast<S_CHAR>(atom->getTotalNumHs(false));
     a.isotopic_mass = static_cast<AT_NUM>(atom->getIsotope());
@@ -300,15 +309,36 @@ InchiResult inchi(const ROMol &mol) {
       case 1: a.radical = INCHI_RADICAL_DOUBLET; break;
       default: a.radical = INCHI_RADICAL_TRIPLET; break;
     }
+    const auto tag = atom->getChiralTag();
+    if (tag == RDKit::Atom::CHI_TETRAHEDRAL_CW || tag == RDKit::Atom::CHI_TETRAHEDRAL_CCW) {
+      std::vector<AT_NUM> nbrs;
+      for (const auto *bond : m.atomBonds(atom)) {
+        nbrs.push_back(static_cast<AT_NUM>(bond->getOtherAtomIdx(i)));
+      }
+      if (nbrs.size() == 3 || nbrs.size() == 4) {
+        inchi_Stereo0D s;
+        std::memset(&s, 0, sizeof(s));
+        s.type = INCHI_StereoType_Tetrahedral;
+        s.central_atom = static_cast<AT_NUM>(i);
+        s.parity = tetrahedral_parity(atom, nbrs);
+        if (nbrs.size() == 3) {
+          s.neighbor[0] = static_cast<AT_NUM>(i);
+          std::copy(nbrs.begin(), nbrs.end(), s.neighbor + 1);
+        } else {
+          std::copy(nbrs.begin(), nbrs.end(), s.neighbor);
+        }
+        stereo.push_back(s);
+      }
+    }
   }
   for (const auto *bond : m.bonds()) {
-    // Each bond is listed once, at its begin atom, so that a wedge's sharp
-    // end (the begin atom in RDKit) is the atom that lists it.
+    // Each bond is listed once, at its begin atom.
     const unsigned from = bond->getBeginAtomIdx();
     auto &a = atoms[from];
     if (a.num_bonds >= MAXVAL) throw std::runtime_error("InChI: atom with more than 20 bonds");
     const int k = a.num_bonds++;
     a.neighbor[k] = static_cast<AT_NUM>(bond->getEndAtomIdx());
+    a.bond_stereo[k] = INCHI_BOND_STEREO_NONE;
     switch (bond->getBondType()) {
       case RDKit::Bond::SINGLE: a.bond_type[k] = INCHI_BOND_TYPE_SINGLE; break;
       case RDKit::Bond::DOUBLE: a.bond_type[k] = INCHI_BOND_TYPE_DOUBLE; break;
@@ -317,19 +347,22 @@ InchiResult inchi(const ROMol &mol) {
       default:
         throw std::runtime_error("InChI: unsupported bond type (dative, zero-order or query bond)");
     }
-    a.bond_stereo[k] = INCHI_BOND_STEREO_NONE;
-    if (bond->getBondType() == RDKit::Bond::SINGLE) {
-      switch (bond->getBondDir()) {
-        case RDKit::Bond::BEGINWEDGE: a.bond_stereo[k] = INCHI_BOND_STEREO_SINGLE_1UP; break;
-        case RDKit::Bond::BEGINDASH: a.bond_stereo[k] = INCHI_BOND_STEREO_SINGLE_1DOWN; break;
-        case RDKit::Bond::UNKNOWN: a.bond_stereo[k] = INCHI_BOND_STEREO_SINGLE_1EITHER; break;
-        default: break;
-      }
-    } else if (bond->getBondType() == RDKit::Bond::DOUBLE) {
-      const auto stereo = bond->getStereo();
-      if (stereo == RDKit::Bond::STEREONONE || stereo == RDKit::Bond::STEREOANY) {
-        a.bond_stereo[k] = INCHI_BOND_STEREO_DOUBLE_EITHER;
-      }
+    const auto st = bond->getStereo();
+    const auto &ends = bond->getStereoAtoms();
+    if (bond->getBondType() == RDKit::Bond::DOUBLE && ends.size() == 2 &&
+        (st == RDKit::Bond::STEREOE || st == RDKit::Bond::STEREOZ ||
+         st == RDKit::Bond::STEREOCIS || st == RDKit::Bond::STEREOTRANS)) {
+      inchi_Stereo0D s;
+      std::memset(&s, 0, sizeof(s));
+      s.type = INCHI_StereoType_DoubleBond;
+      s.central_atom = NO_ATOM;
+      s.neighbor[0] = static_cast<AT_NUM>(ends[0]);
+      s.neighbor[1] = static_cast<AT_NUM>(bond->getBeginAtomIdx());
+      s.neighbor[2] = static_cast<AT_NUM>(bond->getEndAtomIdx());
+      s.neighbor[3] = static_cast<AT_NUM>(ends[1]);
+      const bool trans = st == RDKit::Bond::STEREOE || st == RDKit::Bond::STEREOTRANS;
+      s.parity = trans ? INCHI_PARITY_EVEN : INCHI_PARITY_ODD;
+      stereo.push_back(s);
     }
   }
 
@@ -337,6 +370,8 @@ InchiResult inchi(const ROMol &mol) {
   std::memset(&input, 0, sizeof(input));
   input.atom = atoms.data();
   input.num_atoms = static_cast<AT_NUM>(n);
+  input.stereo0D = stereo.empty() ? nullptr : stereo.data();
+  input.num_stereo0D = static_cast<AT_NUM>(stereo.size());
   char options[] = "";
   input.szOptions = options;
 

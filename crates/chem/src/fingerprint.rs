@@ -39,7 +39,7 @@ impl Fingerprint {
 
     /// Reads little-endian packed bytes, as stored by [`Fingerprint::to_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Option<Fingerprint> {
-        if bytes.len() % 8 != 0 {
+        if !bytes.len().is_multiple_of(8) {
             return None;
         }
         let words = bytes

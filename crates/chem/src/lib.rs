@@ -145,7 +145,8 @@ impl Molecule {
     }
 
     /// RDKit's `HetAtomTautomer` molecule hash: equal for tautomers that move
-    /// hydrogens between heteroatoms (and keto/enol forms).
+    /// hydrogens between heteroatoms (keto/enol pairs need
+    /// [`StandardizeOptions::canonical_tautomer`]).
     pub fn tautomer_hash(&self) -> String {
         ffi::bridge::tautomer_hash(&self.raw)
     }
@@ -213,7 +214,12 @@ impl Query {
             return Err(ChemError::Parse { format: "SMARTS", reason: "empty SMARTS".into() });
         }
         ffi::bridge::mol_from_smarts(smarts)
-            .map(|raw| Query { raw, use_chirality: smarts.contains("@@") || smarts.contains("@H") || smarts.contains("@]") })
+            .map(|raw| Query {
+                raw,
+                use_chirality: smarts.contains("@@")
+                    || smarts.contains("@H")
+                    || smarts.contains("@]"),
+            })
             .map_err(|e| ChemError::Parse { format: "SMARTS", reason: e.what().to_owned() })
     }
 

@@ -116,7 +116,12 @@ impl<R: BufRead> Iterator for SdfReader<R> {
             data.push(item);
         }
         self.number += 1;
-        Some(Ok(SdfRecord { number: self.number, line: start.unwrap_or(self.line), molblock, data }))
+        Some(Ok(SdfRecord {
+            number: self.number,
+            line: start.unwrap_or(self.line),
+            molblock,
+            data,
+        }))
     }
 }
 

@@ -30,7 +30,8 @@ fn data(name: &str) -> PathBuf {
 }
 
 fn oracle(python_var: &str, default: &Path, file: &Path, inchi: bool) -> Vec<Value> {
-    let python = std::env::var_os(python_var).map(PathBuf::from).unwrap_or_else(|| default.to_owned());
+    let python =
+        std::env::var_os(python_var).map(PathBuf::from).unwrap_or_else(|| default.to_owned());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/rdkit_oracle.py");
     let mut cmd = Command::new(&python);
     cmd.arg(&script).arg(file);
@@ -38,7 +39,10 @@ fn oracle(python_var: &str, default: &Path, file: &Path, inchi: bool) -> Vec<Val
         cmd.arg("--inchi");
     }
     let out = cmd.output().unwrap_or_else(|e| {
-        panic!("cannot run the RDKit oracle {} ({e}); run `scripts/setup.sh test` or set {python_var}", python.display())
+        panic!(
+            "cannot run the RDKit oracle {} ({e}); run `scripts/setup.sh test` or set {python_var}",
+            python.display()
+        )
     });
     assert!(
         out.status.success(),
@@ -56,7 +60,9 @@ fn oracle(python_var: &str, default: &Path, file: &Path, inchi: bool) -> Vec<Val
 fn ours(file: &Path) -> Vec<Result<Molecule, ChemError>> {
     let text = std::fs::read_to_string(file).expect("test data readable");
     if file.extension().is_some_and(|e| e == "sdf") {
-        SdfReader::new(text.as_bytes()).map(|r| Molecule::from_molblock(&r.expect("record").molblock)).collect()
+        SdfReader::new(text.as_bytes())
+            .map(|r| Molecule::from_molblock(&r.expect("record").molblock))
+            .collect()
     } else {
         text.lines()
             .filter_map(|l| l.split_whitespace().next())
@@ -95,7 +101,9 @@ fn chemistry_agrees_with_rdkit_python() {
         let reference_inchi = oracle("SOYAKU_INCHI_PYTHON", &inchi_python, &path, true);
         let mols = ours(&path);
         assert_eq!(mols.len(), reference.len(), "{file}: record counts differ");
-        for (i, (mol, (r, ri))) in mols.iter().zip(reference.iter().zip(&reference_inchi)).enumerate() {
+        for (i, (mol, (r, ri))) in
+            mols.iter().zip(reference.iter().zip(&reference_inchi)).enumerate()
+        {
             d.compared += 1;
             let Ok(mol) = mol else {
                 d.check(file, i, "parses", "false".into(), r["ok"].to_string());
@@ -105,7 +113,13 @@ fn chemistry_agrees_with_rdkit_python() {
             if r["ok"] != Value::Bool(true) {
                 continue;
             }
-            d.check(file, i, "canonical SMILES", mol.canonical_smiles(), r["smiles"].as_str().unwrap_or("").into());
+            d.check(
+                file,
+                i,
+                "canonical SMILES",
+                mol.canonical_smiles(),
+                r["smiles"].as_str().unwrap_or("").into(),
+            );
             let parent = match mol.standardize(StandardizeOptions::default()) {
                 Ok(p) => p,
                 Err(e) => {
@@ -114,11 +128,20 @@ fn chemistry_agrees_with_rdkit_python() {
                 }
             };
             let Some(expected_parent) = r["parent"].as_str() else {
-                d.check(file, i, "standardises", parent.canonical_smiles(), r["parent_error"].to_string());
+                d.check(
+                    file,
+                    i,
+                    "standardises",
+                    parent.canonical_smiles(),
+                    r["parent_error"].to_string(),
+                );
                 continue;
             };
             d.check(file, i, "parent", parent.canonical_smiles(), expected_parent.into());
-            let slow = mol.standardize_trivial_but_slow().map(|m| m.canonical_smiles()).unwrap_or_default();
+            let slow = mol
+                .standardize_trivial_but_slow()
+                .map(|m| m.canonical_smiles())
+                .unwrap_or_default();
             d.check(file, i, "fast parent = RDKit chargeParent", parent.canonical_smiles(), slow);
 
             let desc = parent.descriptors();
@@ -146,13 +169,55 @@ fn chemistry_agrees_with_rdkit_python() {
                 d.check(file, i, name, value.to_string(), r[name].to_string());
             }
             let bits = |fp: chem::Fingerprint| format!("{:?}", fp.on_bits().collect::<Vec<_>>());
-            let expected_bits = |k: &str| format!("{:?}", r[k].as_array().expect("bits").iter().map(|v| v.as_u64().unwrap_or(0) as u32).collect::<Vec<_>>());
-            d.check(file, i, "morgan", bits(parent.morgan(MorganParams::default())), expected_bits("morgan"));
-            d.check(file, i, "pattern", bits(parent.pattern_fingerprint()), expected_bits("pattern"));
-            d.check(file, i, "tautomer hash", parent.without_stereo().tautomer_hash(), r["tautomer_hash"].as_str().unwrap_or("").into());
-            let mut alerts: Vec<String> = parent.alerts().iter().map(|a| format!("{}:{}", a.catalog, a.name)).collect();
+            let expected_bits = |k: &str| {
+                format!(
+                    "{:?}",
+                    r[k].as_array()
+                        .expect("bits")
+                        .iter()
+                        .map(|v| v.as_u64().unwrap_or(0) as u32)
+                        .collect::<Vec<_>>()
+                )
+            };
+            d.check(
+                file,
+                i,
+                "morgan",
+                bits(parent.morgan(MorganParams::default())),
+                expected_bits("morgan"),
+            );
+            d.check(
+                file,
+                i,
+                "pattern",
+                bits(parent.pattern_fingerprint()),
+                expected_bits("pattern"),
+            );
+            d.check(
+                file,
+                i,
+                "tautomer hash",
+                parent.without_stereo().tautomer_hash(),
+                r["tautomer_hash"].as_str().unwrap_or("").into(),
+            );
+            let mut alerts: Vec<String> =
+                parent.alerts().iter().map(|a| format!("{}:{}", a.catalog, a.name)).collect();
             alerts.sort();
-            d.check(file, i, "alerts", format!("{alerts:?}"), format!("{:?}", r["alerts"].as_array().expect("alerts").iter().map(|v| v.as_str().unwrap_or("").to_owned()).collect::<Vec<_>>()));
+            d.check(
+                file,
+                i,
+                "alerts",
+                format!("{alerts:?}"),
+                format!(
+                    "{:?}",
+                    r["alerts"]
+                        .as_array()
+                        .expect("alerts")
+                        .iter()
+                        .map(|v| v.as_str().unwrap_or("").to_owned())
+                        .collect::<Vec<_>>()
+                ),
+            );
 
             // PyPI's wheel is a later patch release; compare InChI only where
             // it standardised to the same parent.
@@ -160,8 +225,20 @@ fn chemistry_agrees_with_rdkit_python() {
                 inchi_compared += 1;
                 match parent.inchi() {
                     Ok(inchi) => {
-                        d.check(file, i, "InChI", inchi.inchi, ri["inchi"].as_str().unwrap_or("").into());
-                        d.check(file, i, "InChIKey", inchi.key, ri["inchikey"].as_str().unwrap_or("").into());
+                        d.check(
+                            file,
+                            i,
+                            "InChI",
+                            inchi.inchi,
+                            ri["inchi"].as_str().unwrap_or("").into(),
+                        );
+                        d.check(
+                            file,
+                            i,
+                            "InChIKey",
+                            inchi.key,
+                            ri["inchikey"].as_str().unwrap_or("").into(),
+                        );
                     }
                     Err(e) => d.check(file, i, "InChI", e.to_string(), ri["inchi"].to_string()),
                 }

@@ -36,7 +36,8 @@ pub(crate) async fn run(ctx: &Context, args: DemoArgs) -> Result<()> {
     let file = ctx.data.join("demo").join("moses-demo.smi.gz");
     if !file.exists() {
         std::fs::create_dir_all(file.parent().expect("demo file has a parent"))?;
-        std::fs::write(&file, DEMO_LIBRARY).with_context(|| format!("writing {}", file.display()))?;
+        std::fs::write(&file, DEMO_LIBRARY)
+            .with_context(|| format!("writing {}", file.display()))?;
     }
     let options = ImportOptions { source: Some("moses-demo".into()), ..ImportOptions::default() };
     let summary = import_with_progress(ctx, &registry, &file, &options, None).await?;

@@ -135,11 +135,13 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
         LibraryCommand::Show { id, svg, format } => {
             let id: CompoundId = id.parse()?;
             let compound = registry.compound(id).await?;
+            let molecule = Molecule::from_smiles(&compound.parent.smiles)
+                .with_context(|| format!("re-reading the registered structure of {id}"))?;
             if let Some(path) = svg {
-                let molecule = Molecule::from_smiles(&compound.parent.smiles)?;
                 std::fs::write(&path, molecule.svg(400, 300)?)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
+            let alerts = molecule.alerts();
             let p = &compound.parent;
             let mut record = json!({
                 "id": p.id.to_string(),
@@ -150,8 +152,8 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
                 "tautomer_hash": p.tautomer_hash,
             });
             merge(&mut record, descriptors_json(&p.descriptors));
-            merge(&mut record, rules_json(&Rules::evaluate(&p.descriptors, &p.alerts)));
-            record["alerts"] = alerts_json(&p.alerts);
+            merge(&mut record, rules_json(&Rules::evaluate(&p.descriptors, &alerts)));
+            record["alerts"] = alerts_json(&alerts);
             record["batches"] = compound
                 .batches
                 .iter()
@@ -173,7 +175,9 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
             record["related"] = compound
                 .related
                 .iter()
-                .map(|r| json!({"id": r.id.to_string(), "smiles": r.smiles, "relation": r.relation}))
+                .map(
+                    |r| json!({"id": r.id.to_string(), "smiles": r.smiles, "relation": r.relation}),
+                )
                 .collect::<Value>();
             match format {
                 OutputFormat::Json => print_record(format, &record),
@@ -183,7 +187,10 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
         }
         LibraryCommand::Stats { format } => {
             let c = registry.counts().await?;
-            print_record(format, &json!({"parents": c.parents, "batches": c.batches, "samples": c.samples}));
+            print_record(
+                format,
+                &json!({"parents": c.parents, "batches": c.batches, "samples": c.samples}),
+            );
             Ok(())
         }
     }
@@ -244,7 +251,8 @@ pub(crate) async fn import_with_progress(
     let report = if row_errors.is_empty() {
         None
     } else {
-        let path = errors.unwrap_or_else(|| import::default_error_report(&ctx.data, summary.import_id));
+        let path =
+            errors.unwrap_or_else(|| import::default_error_report(&ctx.data, summary.import_id));
         import::write_error_report(&path, &row_errors)?;
         Some(path)
     };
@@ -284,7 +292,12 @@ pub(crate) async fn run_search(ctx: &Context, command: SearchCommand) -> Result<
     }
 }
 
-pub(crate) async fn similar(registry: &Registry, smiles: &str, top: usize, threshold: f64) -> Result<Vec<Value>> {
+pub(crate) async fn similar(
+    registry: &Registry,
+    smiles: &str,
+    top: usize,
+    threshold: f64,
+) -> Result<Vec<Value>> {
     let query = Molecule::from_smiles(smiles)
         .with_context(|| format!("'{smiles}' is not a structure Soyaku can read"))?;
     let fp = query.morgan(MorganParams::default());

@@ -13,7 +13,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "soyaku", version, about = "Soyaku: shared infrastructure for academic drug discovery")]
+#[command(
+    name = "soyaku",
+    version,
+    about = "Soyaku: shared infrastructure for academic drug discovery"
+)]
 struct Cli {
     /// Data directory (registry database, reports).
     #[arg(long, global = true, default_value = "./soyaku-data", env = "SOYAKU_DATA")]

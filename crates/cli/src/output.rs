@@ -23,15 +23,18 @@ pub(crate) fn print_rows(format: OutputFormat, columns: &[&str], rows: &[Value])
             }
         }
         OutputFormat::Table => {
-            let cells: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| columns.iter().map(|c| plain(&r[*c])).collect())
-                .collect();
+            let cells: Vec<Vec<String>> =
+                rows.iter().map(|r| columns.iter().map(|c| plain(&r[*c])).collect()).collect();
             let widths: Vec<usize> = columns
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
-                    cells.iter().map(|r| r[i].chars().count()).chain([c.chars().count()]).max().unwrap_or(0)
+                    cells
+                        .iter()
+                        .map(|r| r[i].chars().count())
+                        .chain([c.chars().count()])
+                        .max()
+                        .unwrap_or(0)
                 })
                 .collect();
             let line = |values: Vec<String>| {

@@ -306,11 +306,17 @@ pub async fn import_file(
     let mut cancelled = false;
     let mut failure = None;
     while let Some((index, last, items)) = done_rx.recv().await {
+        if cancel.load(Ordering::Relaxed) && !cancelled {
+            // Work in flight is dropped uncommitted; a resume redoes it.
+            cancelled = true;
+            stop.store(true, Ordering::Relaxed);
+        }
         pending.insert(index, (last, items));
         while let Some((last, items)) = pending.remove(&next) {
-            if failure.is_none() {
+            if failure.is_none() && !cancelled {
                 records_done = records_done.max(last);
-                if let Err(e) = registry.write_chunk(import_id, items, records_done, &mut tally).await
+                if let Err(e) =
+                    registry.write_chunk(import_id, items, records_done, &mut tally).await
                 {
                     failure = Some(e);
                     stop.store(true, Ordering::Relaxed);
@@ -323,10 +329,6 @@ pub async fn import_file(
                 });
             }
             next += 1;
-        }
-        if cancel.load(Ordering::Relaxed) && !cancelled {
-            cancelled = true;
-            stop.store(true, Ordering::Relaxed);
         }
     }
     let _ = reader_thread.join();
@@ -450,7 +452,10 @@ async fn begin_import(
     }
     if status == "complete" {
         // A recheck goes through the whole file again and counts afresh.
-        sqlx::query("DELETE FROM import_errors WHERE import_id = $1").bind(id).execute(pool).await?;
+        sqlx::query("DELETE FROM import_errors WHERE import_id = $1")
+            .bind(id)
+            .execute(pool)
+            .await?;
         sqlx::query(
             "UPDATE imports SET status = 'running', records_done = 0, parents_new = 0, \
              batches_new = 0, samples_new = 0, errors = 0, unchanged = 0, updated_at = $1 \
@@ -704,7 +709,11 @@ fn smiles_records(
         Some(Ok(RawRecord {
             number: record,
             line: line_no,
-            batch: NewBatch { source: source.clone(), external_id: id.clone(), ..NewBatch::default() },
+            batch: NewBatch {
+                source: source.clone(),
+                external_id: id.clone(),
+                ..NewBatch::default()
+            },
             id,
             structure: Structure::Smiles(smiles),
             sample: None,
@@ -719,9 +728,11 @@ fn csv_records(
     path: &Path,
 ) -> Result<impl Iterator<Item = Result<RawRecord, RowError>> + Send, LibraryError> {
     let bad = |reason: String| LibraryError::BadInput { path: path.to_owned(), reason };
-    let head = input.fill_buf().map_err(|source| LibraryError::Read { path: path.to_owned(), source })?;
+    let head =
+        input.fill_buf().map_err(|source| LibraryError::Read { path: path.to_owned(), source })?;
     let first_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
-    let delimiter = if first_line.contains(&b'\t') && !first_line.contains(&b',') { b'\t' } else { b',' };
+    let delimiter =
+        if first_line.contains(&b'\t') && !first_line.contains(&b',') { b'\t' } else { b',' };
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
@@ -733,7 +744,10 @@ fn csv_records(
         .iter()
         .map(str::to_owned)
         .collect();
-    let column = |wanted: &Option<String>, defaults: &[&str], what: &str| -> Result<Option<usize>, LibraryError> {
+    let column = |wanted: &Option<String>,
+                  defaults: &[&str],
+                  what: &str|
+     -> Result<Option<usize>, LibraryError> {
         match wanted {
             Some(name) => headers.iter().position(|h| h == name).map(Some).ok_or_else(|| {
                 bad(format!("no {what} column '{name}'; the columns are: {}", headers.join(", ")))
@@ -743,13 +757,14 @@ fn csv_records(
                 .position(|h| defaults.iter().any(|d| h.trim().eq_ignore_ascii_case(d)))),
         }
     };
-    let smiles_col = column(&options.smiles_column, &["smiles", "canonical_smiles", "structure"], "SMILES")?
-        .ok_or_else(|| {
-            bad(format!(
-                "no SMILES column found; name it with --smiles-column (the columns are: {})",
-                headers.join(", ")
-            ))
-        })?;
+    let smiles_col =
+        column(&options.smiles_column, &["smiles", "canonical_smiles", "structure"], "SMILES")?
+            .ok_or_else(|| {
+                bad(format!(
+                    "no SMILES column found; name it with --smiles-column (the columns are: {})",
+                    headers.join(", ")
+                ))
+            })?;
     let id_col = column(&options.id_column, &["id", "compound_id", "name", "identifier"], "id")?;
     let extras = ExtraColumns::find(&headers);
     let width = headers.len();
@@ -808,7 +823,10 @@ fn sdf_records(
         Ok(RawRecord {
             number: record.number,
             line: record.line,
-            structure: Structure::MolBlock { title: record.title().to_owned(), block: record.molblock },
+            structure: Structure::MolBlock {
+                title: record.title().to_owned(),
+                block: record.molblock,
+            },
             id,
             batch,
             sample,

@@ -4,12 +4,16 @@
 //! - a **parent** is a standardised structure with a stable registry number
 //!   (`SY-0000001`); its identity is the standard InChIKey, with two coarser
 //!   layers (the InChIKey connectivity block, which ignores stereo and
-//!   isotopes, and RDKit's tautomer hash of the stereo-free parent) so that
-//!   stereo and tautomer variants are recognised as relatives;
+//!   isotopes, and RDKit's heteroatom-tautomer hash of the stereo-free
+//!   parent) so that stereo and tautomer variants are recognised as relatives;
 //! - a **batch** is one submission of a parent from a source: the structure as
 //!   supplied (salt form and stoichiometry), supplier, purity;
 //! - a **sample** is a physical container holding a batch: a plate well or a
 //!   tube, with concentration, volume and location.
+//!
+//! Structural alerts (PAINS, Brenk) are not stored: matching them costs more
+//! than the rest of registration together, so they are computed where a
+//! compound is shown.
 //!
 //! Bulk import ([`import`]) streams SMILES, CSV or SD files (gzip too), runs
 //! the chemistry on every core, commits in chunks together with a checkpoint

@@ -1,7 +1,7 @@
 //! Turning a submitted structure into everything the registry stores about
 //! it. Pure and CPU-bound, so bulk import runs it on every core.
 
-use chem::{Alert, ChemError, Descriptors, Fingerprint, Molecule, MorganParams, StandardizeOptions};
+use chem::{ChemError, Descriptors, Fingerprint, Molecule, MorganParams, StandardizeOptions};
 
 /// How structures are standardised and fingerprinted at registration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -24,12 +24,11 @@ pub struct Prepared {
     pub inchikey: String,
     /// First InChIKey block: equal for stereoisomers and isotopologues.
     pub connectivity_key: String,
-    /// RDKit tautomer hash of the stereo-free parent: equal for tautomers.
+    /// RDKit tautomer hash of the stereo-free parent: equal for tautomers
+    /// that move hydrogens between heteroatoms.
     pub tautomer_hash: String,
     /// RDKit descriptors of the parent.
     pub descriptors: Descriptors,
-    /// PAINS and Brenk matches of the parent.
-    pub alerts: Vec<Alert>,
     /// Morgan fingerprint of the parent.
     pub morgan: Fingerprint,
     /// Pattern fingerprint of the parent, for substructure screening.
@@ -47,7 +46,7 @@ pub fn prepare(submitted: &Molecule, options: PrepareOptions) -> Result<Prepared
     if parent.num_atoms() == 0 {
         return Err(ChemError::Operation {
             operation: "standardisation",
-            reason: "no organic fragment remains after removing salts and solvents".into(),
+            reason: "nothing remains after removing salts and solvents".into(),
         });
     }
     let smiles = parent.canonical_smiles();
@@ -58,7 +57,6 @@ pub fn prepare(submitted: &Molecule, options: PrepareOptions) -> Result<Prepared
     let descriptors = parent.descriptors();
     Ok(Prepared {
         tautomer_hash: parent.without_stereo().tautomer_hash(),
-        alerts: parent.alerts(),
         morgan: parent.morgan(options.morgan),
         pattern: parent.pattern_fingerprint(),
         descriptors,
@@ -131,16 +129,22 @@ mod tests {
     }
 
     #[test]
-    fn tautomers_share_the_tautomer_layer() {
-        let keto = prep("CC(=O)CC(C)=O");
-        let enol = prep("CC(O)=CC(C)=O");
-        assert_ne!(keto.inchikey, enol.inchikey);
-        assert_eq!(keto.tautomer_hash, enol.tautomer_hash);
+    fn heteroatom_tautomers_share_the_tautomer_layer() {
+        let hydroxy = prep("Oc1ccccn1");
+        let pyridone = prep("O=c1cccc[nH]1");
+        assert_eq!(hydroxy.tautomer_hash, pyridone.tautomer_hash);
     }
 
     #[test]
-    fn only_inorganic_is_refused() {
-        let m = Molecule::from_smiles("[Na+].[Cl-]").unwrap();
-        assert!(prepare(&m, PrepareOptions::default()).is_err());
+    fn canonical_tautomer_option_merges_keto_and_enol() {
+        let options = PrepareOptions {
+            standardize: StandardizeOptions { canonical_tautomer: true },
+            ..PrepareOptions::default()
+        };
+        let keto = prepare(&Molecule::from_smiles("CC(=O)CC(C)=O").unwrap(), options).unwrap();
+        let enol = prepare(&Molecule::from_smiles("CC(O)=CC(C)=O").unwrap(), options).unwrap();
+        assert_eq!(keto.inchikey, enol.inchikey);
+        // Without it they stay two parents; the hash covers heteroatom moves only.
+        assert_ne!(prep("CC(=O)CC(C)=O").inchikey, prep("CC(O)=CC(C)=O").inchikey);
     }
 }

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use chem::{Alert, Descriptors, Fingerprint};
+use chem::{Descriptors, Fingerprint};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
@@ -47,8 +47,6 @@ pub struct Parent {
     pub tautomer_hash: String,
     /// Descriptors, as computed at registration.
     pub descriptors: Descriptors,
-    /// PAINS and Brenk matches.
-    pub alerts: Vec<Alert>,
 }
 
 /// One batch (lot) of a parent.
@@ -234,10 +232,9 @@ impl Registry {
             let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO parents (inchikey, connectivity_key, tautomer_hash, smiles, inchi, \
                  mol_wt, exact_mol_wt, clogp, tpsa, hbd, hba, rotatable_bonds, rings, \
-                 aromatic_rings, heavy_atoms, formal_charge, fraction_csp3, alerts, morgan, \
-                 pattern, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                 $13, $14, $15, $16, $17, $18, $19, $20, $21) ON CONFLICT (inchikey) DO NOTHING \
-                 RETURNING id",
+                 aromatic_rings, heavy_atoms, formal_charge, fraction_csp3, morgan, pattern, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+                 $15, $16, $17, $18, $19, $20) ON CONFLICT (inchikey) DO NOTHING RETURNING id",
             )
             .bind(&p.inchikey)
             .bind(&p.connectivity_key)
@@ -256,7 +253,6 @@ impl Registry {
             .bind(i64::from(p.descriptors.heavy_atoms))
             .bind(i64::from(p.descriptors.formal_charge))
             .bind(p.descriptors.fraction_csp3)
-            .bind(encode_alerts(&p.alerts))
             .bind(p.morgan.to_bytes())
             .bind(p.pattern.to_bytes())
             .bind(created)
@@ -482,7 +478,7 @@ impl Registry {
 
 const PARENT_COLUMNS: &str = "id, smiles, inchi, inchikey, connectivity_key, tautomer_hash, \
      mol_wt, exact_mol_wt, clogp, tpsa, hbd, hba, rotatable_bonds, rings, aromatic_rings, \
-     heavy_atoms, formal_charge, fraction_csp3, alerts";
+     heavy_atoms, formal_charge, fraction_csp3";
 
 fn parent_from_row(r: &AnyRow) -> Result<Parent, LibraryError> {
     Ok(Parent {
@@ -506,38 +502,10 @@ fn parent_from_row(r: &AnyRow) -> Result<Parent, LibraryError> {
             formal_charge: r.try_get::<i64, _>(16)? as i32,
             fraction_csp3: r.try_get(17)?,
         },
-        alerts: decode_alerts(&r.try_get::<String, _>(18)?),
     })
 }
 
 fn count(r: &AnyRow, i: usize) -> Result<u32, LibraryError> {
     let v: i64 = r.try_get(i)?;
     u32::try_from(v).map_err(|_| LibraryError::Corrupt(format!("negative count {v} in column {i}")))
-}
-
-/// Alerts are stored as `catalog:name` lines; names never contain newlines.
-fn encode_alerts(alerts: &[Alert]) -> String {
-    alerts.iter().map(|a| format!("{}:{}", a.catalog, a.name)).collect::<Vec<_>>().join("\n")
-}
-
-fn decode_alerts(text: &str) -> Vec<Alert> {
-    text.lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(c, n)| Alert { catalog: c.to_owned(), name: n.to_owned() })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn alerts_round_trip() {
-        let alerts = vec![
-            Alert { catalog: "PAINS".into(), name: "azo_A(324)".into() },
-            Alert { catalog: "Brenk".into(), name: "Oxygen-nitrogen_single_bond".into() },
-        ];
-        assert_eq!(decode_alerts(&encode_alerts(&alerts)), alerts);
-        assert!(decode_alerts("").is_empty());
-    }
 }

@@ -19,7 +19,6 @@ CREATE TABLE parents (
     heavy_atoms BIGINT NOT NULL,
     formal_charge BIGINT NOT NULL,
     fraction_csp3 DOUBLE PRECISION NOT NULL,
-    alerts TEXT NOT NULL,
     morgan BYTEA NOT NULL,
     pattern BYTEA NOT NULL,
     created_at BIGINT NOT NULL

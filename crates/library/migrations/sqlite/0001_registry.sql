@@ -19,7 +19,6 @@ CREATE TABLE parents (
     heavy_atoms INTEGER NOT NULL,
     formal_charge INTEGER NOT NULL,
     fraction_csp3 REAL NOT NULL,
-    alerts TEXT NOT NULL,
     morgan BLOB NOT NULL,
     pattern BLOB NOT NULL,
     created_at INTEGER NOT NULL

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what Soyaku needs on a bare Debian 12 machine of this kind.
+#   scripts/setup.sh        build and run dependencies (RDKit, InChI, Boost)
+#   scripts/setup.sh test   also the test oracles (Debian's python3-rdkit, and
+#                           PyPI rdkit==2022.9.5, which has InChI, in .venv/oracle)
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debs=(librdkit-dev libboost-dev libboost-serialization-dev libinchi-dev pkg-config)
+if [ "${1:-}" = test ]; then
+  debs+=(python3-rdkit python3-venv)
+fi
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd=sudo
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "${1:-}" = test ] && ! .venv/oracle/bin/python -c "from rdkit import Chem; assert Chem.MolToInchiKey(Chem.MolFromSmiles('C'))" 2>/dev/null; then
+  echo "setup: creating the RDKit InChI oracle in .venv/oracle"
+  /usr/bin/python3 -m venv .venv/oracle
+  .venv/oracle/bin/pip install --quiet --disable-pip-version-check "rdkit==2022.9.5" "numpy<2"
+fi
