@@ -16,7 +16,7 @@ scripts/setup.sh test >/dev/null
 scripts/fetch-full-library.sh >/dev/null
 cargo build --release --locked -p cli 2>/dev/null
 input=bench/data/import-$n.smi
-[ -s "$input" ] || zcat bench/data/moses-full.smi.gz | head -n "$n" > "$input"
+[ -s "$input" ] || { zcat bench/data/moses-full.smi.gz || true; } | head -n "$n" > "$input"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -106,46 +106,38 @@ std::mutex inchi_mutex;
 
 }  // namespace
 
-std::unique_ptr<ROMol> mol_from_smiles(rust::Str smiles) {
+namespace {
+// Runs an RDKit operation that yields a molecule, turning both of its ways
+// of failing (an exception, or a null result with the reason in the log)
+// into an exception that carries the reason.
+template <typename Parse>
+std::unique_ptr<ROMol> parse_with(const char *what, Parse parse) {
   capture_rdkit_log();
-  std::string text(smiles);
   RDKit::RWMol *mol = nullptr;
   try {
-    mol = RDKit::SmilesToMol(text);
+    mol = parse();
   } catch (const std::exception &e) {
     captured_log("");
     throw std::runtime_error(e.what());
   }
-  if (!mol) throw std::runtime_error(captured_log("SMILES could not be parsed"));
+  if (!mol) throw std::runtime_error(captured_log(std::string(what) + " could not be parsed"));
   return owned(mol);
+}
+}  // namespace
+
+std::unique_ptr<ROMol> mol_from_smiles(rust::Str smiles) {
+  std::string text(smiles);
+  return parse_with("SMILES", [&] { return RDKit::SmilesToMol(text); });
 }
 
 std::unique_ptr<ROMol> mol_from_smarts(rust::Str smarts) {
-  capture_rdkit_log();
   std::string text(smarts);
-  RDKit::RWMol *mol = nullptr;
-  try {
-    mol = RDKit::SmartsToMol(text);
-  } catch (const std::exception &e) {
-    captured_log("");
-    throw std::runtime_error(e.what());
-  }
-  if (!mol) throw std::runtime_error(captured_log("SMARTS could not be parsed"));
-  return owned(mol);
+  return parse_with("SMARTS", [&] { return RDKit::SmartsToMol(text); });
 }
 
 std::unique_ptr<ROMol> mol_from_molblock(rust::Str block) {
-  capture_rdkit_log();
   std::string text(block);
-  RDKit::RWMol *mol = nullptr;
-  try {
-    mol = RDKit::MolBlockToMol(text);
-  } catch (const std::exception &e) {
-    captured_log("");
-    throw std::runtime_error(e.what());
-  }
-  if (!mol) throw std::runtime_error(captured_log("mol block could not be parsed"));
-  return owned(mol);
+  return parse_with("mol block", [&] { return RDKit::MolBlockToMol(text); });
 }
 
 std::unique_ptr<ROMol> clone_mol(const ROMol &mol) {
@@ -227,31 +219,23 @@ Standardizers &standardizers() {
 }  // namespace
 
 std::unique_ptr<ROMol> standardize(const ROMol &mol, bool canonical_tautomer) {
-  capture_rdkit_log();
-  try {
+  return parse_with("standardised molecule", [&] {
     auto parent = standardizers().charge_parent(mol);
     if (canonical_tautomer) {
       parent.reset(RDKit::MolStandardize::canonicalTautomer(parent.get()));
     }
     tl_log.clear();
-    return owned(parent.release());
-  } catch (const std::exception &e) {
-    captured_log("");
-    throw std::runtime_error(e.what());
-  }
+    return parent.release();
+  });
 }
 
 std::unique_ptr<ROMol> standardize_reference(const ROMol &mol) {
-  capture_rdkit_log();
-  RDKit::RWMol input(mol);
-  try {
-    std::unique_ptr<RDKit::RWMol> parent(RDKit::MolStandardize::chargeParent(input));
+  return parse_with("standardised molecule", [&] {
+    RDKit::RWMol input(mol);
+    auto *parent = RDKit::MolStandardize::chargeParent(input);
     tl_log.clear();
-    return owned(parent.release());
-  } catch (const std::exception &e) {
-    captured_log("");
-    throw std::runtime_error(e.what());
-  }
+    return parent;
+  });
 }
 
 std::unique_ptr<ROMol> strip_stereo(const ROMol &mol) {

@@ -167,9 +167,10 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
                 .samples
                 .iter()
                 .map(|s| {
-                    json!({"batch": s.batch_id, "container": s.container, "barcode": s.barcode,
-                           "well": s.well, "concentration_mm": s.concentration_mm,
-                           "volume_ul": s.volume_ul, "location": s.location})
+                    let c = &s.container;
+                    json!({"batch": s.batch_id, "container": c.container, "barcode": c.barcode,
+                           "well": c.well, "concentration_mm": c.concentration_mm,
+                           "volume_ul": c.volume_ul, "location": c.location})
                 })
                 .collect::<Value>();
             record["related"] = compound

@@ -22,7 +22,7 @@ use chem::Molecule;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use crate::registry::{NewBatch, NewSample};
+use crate::registry::{NewBatch, SampleData};
 use crate::{now, prepare, LibraryError, PrepareOptions, Prepared, Registry};
 
 /// Input file formats.
@@ -154,7 +154,7 @@ pub struct ImportSummary {
 pub(crate) struct ToWrite {
     pub prepared: Prepared,
     pub batch: NewBatch,
-    pub sample: Option<NewSample>,
+    pub sample: Option<SampleData>,
     pub record: u64,
     pub line: u64,
     pub input: String,
@@ -167,7 +167,7 @@ struct RawRecord {
     id: String,
     structure: Structure,
     batch: NewBatch,
-    sample: Option<NewSample>,
+    sample: Option<SampleData>,
 }
 
 enum Structure {
@@ -583,7 +583,7 @@ impl ExtraColumns {
         get: &dyn Fn(usize) -> Option<String>,
         source: &str,
         id: &str,
-    ) -> Result<(NewBatch, Option<NewSample>), String> {
+    ) -> Result<(NewBatch, Option<SampleData>), String> {
         let text = |c: Option<usize>| c.and_then(get).filter(|v| !v.trim().is_empty());
         let number = |c: Option<usize>, what: &str| -> Result<Option<f64>, String> {
             text(c)
@@ -602,7 +602,7 @@ impl ExtraColumns {
         let volume_ul = number(self.volume, "volume_ul")?;
         let location = text(self.location);
         let sample = match (text(self.plate), text(self.well), text(self.tube)) {
-            (Some(plate), Some(well), _) => Some(NewSample {
+            (Some(plate), Some(well), _) => Some(SampleData {
                 container: "plate".into(),
                 barcode: plate,
                 well: normalize_well(&well)?,
@@ -612,7 +612,7 @@ impl ExtraColumns {
             }),
             (Some(_), None, _) => return Err("a plate barcode is given without a well".into()),
             (None, Some(_), None) => return Err("a well is given without a plate barcode".into()),
-            (None, _, Some(tube)) => Some(NewSample {
+            (None, _, Some(tube)) => Some(SampleData {
                 container: "tube".into(),
                 barcode: tube,
                 well: String::new(),

@@ -32,7 +32,7 @@ pub use error::LibraryError;
 pub use id::CompoundId;
 pub use prepare::{prepare, PrepareOptions, Prepared};
 pub use registry::{
-    Batch, Compound, Counts, NewBatch, NewSample, Parent, Registry, Related, Sample, SimilarHit,
+    Batch, Compound, Counts, NewBatch, Parent, Registry, Related, Sample, SampleData, SimilarHit,
 };
 
 /// Seconds since the Unix epoch, the registry's timestamp unit.

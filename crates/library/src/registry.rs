@@ -68,23 +68,13 @@ pub struct Batch {
     pub purity: Option<f64>,
 }
 
-/// One physical sample of a batch.
+/// One physical sample of a batch, as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     /// The batch it holds.
     pub batch_id: i64,
-    /// `plate` or `tube`.
-    pub container: String,
-    /// Plate or tube barcode.
-    pub barcode: String,
-    /// Well (`A01`), empty for tubes.
-    pub well: String,
-    /// Concentration in mM.
-    pub concentration_mm: Option<f64>,
-    /// Volume in µL.
-    pub volume_ul: Option<f64>,
-    /// Storage location.
-    pub location: Option<String>,
+    /// Where and how much.
+    pub container: SampleData,
 }
 
 /// A parent that shares an identity layer with another.
@@ -122,9 +112,9 @@ pub struct SimilarHit {
     pub score: f64,
 }
 
-/// A sample to create with a batch.
+/// A physical container holding a batch.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct NewSample {
+pub struct SampleData {
     /// `plate` or `tube`.
     pub container: String,
     /// Barcode.
@@ -412,12 +402,14 @@ impl Registry {
         .map(|r| {
             Ok(Sample {
                 batch_id: r.try_get(0)?,
-                container: r.try_get(1)?,
-                barcode: r.try_get(2)?,
-                well: r.try_get(3)?,
-                concentration_mm: r.try_get(4)?,
-                volume_ul: r.try_get(5)?,
-                location: r.try_get(6)?,
+                container: SampleData {
+                    container: r.try_get(1)?,
+                    barcode: r.try_get(2)?,
+                    well: r.try_get(3)?,
+                    concentration_mm: r.try_get(4)?,
+                    volume_ul: r.try_get(5)?,
+                    location: r.try_get(6)?,
+                },
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;

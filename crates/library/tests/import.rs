@@ -179,7 +179,7 @@ async fn salts_stereo_and_samples_in_an_sd_file() {
     let forms: Vec<&str> = compound.batches.iter().map(|b| b.salt_form.as_str()).collect();
     assert_eq!(forms, vec!["", "parent×1 · Cl×2"]);
     assert_eq!(compound.batches[0].supplier.as_deref(), Some("Acme"));
-    let wells: Vec<&str> = compound.samples.iter().map(|s| s.well.as_str()).collect();
+    let wells: Vec<&str> = compound.samples.iter().map(|s| s.container.well.as_str()).collect();
     assert_eq!(wells, vec!["A01", "A02"]);
     assert_eq!(compound.related.len(), 1);
     assert_eq!(compound.related[0].id, CompoundId(2));
