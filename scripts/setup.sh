@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 debs=(librdkit-dev libboost-dev libboost-serialization-dev libinchi-dev pkg-config)
 if [ "${1:-}" = test ]; then
-  debs+=(python3-rdkit python3-venv)
+  debs+=(python3-rdkit python3-venv postgresql)
 fi
 missing=()
 for p in "${debs[@]}"; do

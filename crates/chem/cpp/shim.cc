@@ -182,31 +182,38 @@ struct Standardizers {
 
   // RDKit's cleanup(): remove Hs, disconnect metals, normalise, reionise,
   // reassign stereo.
+  static bool has_charges(const ROMol &mol) {
+    for (const auto *atom : mol.atoms()) {
+      if (atom->getFormalCharge() != 0) return true;
+    }
+    return false;
+  }
+
+  // RDKit's cleanup(): remove Hs, disconnect metals, normalise, reionise,
+  // reassign stereo. The reioniser only moves existing charges between acid
+  // groups, so a molecule without charges skips it.
   std::unique_ptr<RDKit::RWMol> cleanup(const ROMol &mol) {
     RDKit::RWMol m(mol);
     RDKit::MolOps::removeHs(m);
     metals.disconnect(m);
-    std::unique_ptr<ROMol> normalized(normalizer->normalize(m));
-    std::unique_ptr<ROMol> reionized(reionizer->reionize(*normalized));
-    auto out = std::make_unique<RDKit::RWMol>(*reionized);
-    RDKit::MolOps::assignStereochemistry(*out, true, true);
-    return out;
+    std::unique_ptr<ROMol> out(normalizer->normalize(m));
+    if (has_charges(*out)) out.reset(reionizer->reionize(*out));
+    auto res = std::make_unique<RDKit::RWMol>(*out);
+    RDKit::MolOps::assignStereochemistry(*res, true, true);
+    return res;
   }
 
   // RDKit's chargeParent(): cleanup, largest fragment, uncharge, cleanup.
-  // When the cleaned molecule is one fragment without charges, the uncharger
-  // has nothing to do and the second cleanup meets a molecule it already
-  // cleaned, so both are skipped (the slow twin test checks the shortcut).
+  // A cleaned molecule that is one fragment without charges is its own
+  // largest fragment, the uncharger has nothing to do, and the second cleanup
+  // would meet a molecule it already cleaned, so all three are skipped. The
+  // slow twin test checks these shortcuts against RDKit's chargeParent.
   std::unique_ptr<RDKit::RWMol> charge_parent(const ROMol &mol) {
     auto cleaned = cleanup(mol);
+    std::vector<int> fragment_of_atom;
+    const auto fragments = RDKit::MolOps::getMolFrags(*cleaned, fragment_of_atom);
+    if (fragments <= 1 && !has_charges(*cleaned)) return cleaned;
     std::unique_ptr<ROMol> fragment(largest.choose(*cleaned));
-    bool charged = false;
-    for (const auto *atom : fragment->atoms()) {
-      charged = charged || atom->getFormalCharge() != 0;
-    }
-    if (!charged && fragment->getNumAtoms() == cleaned->getNumAtoms()) {
-      return cleaned;
-    }
     std::unique_ptr<ROMol> uncharged(uncharger.uncharge(*fragment));
     return cleanup(*uncharged);
   }

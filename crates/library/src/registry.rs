@@ -166,6 +166,10 @@ impl Registry {
                         sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
                         sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
                         sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                        // Identity keys are random, so index inserts touch pages all
+                        // over a large registry; SQLite's 2 MiB default cache makes
+                        // bulk import read them back from the OS again and again.
+                        sqlx::query("PRAGMA cache_size = -131072").execute(&mut *conn).await?;
                     }
                     Ok(())
                 })
@@ -219,38 +223,49 @@ impl Registry {
                 }
             };
             let p = &w.prepared;
-            let inserted: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO parents (inchikey, connectivity_key, tautomer_hash, smiles, inchi, \
-                 mol_wt, exact_mol_wt, clogp, tpsa, hbd, hba, rotatable_bonds, rings, \
-                 aromatic_rings, heavy_atoms, formal_charge, fraction_csp3, morgan, pattern, \
-                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-                 $15, $16, $17, $18, $19, $20) ON CONFLICT (inchikey) DO NOTHING RETURNING id",
-            )
-            .bind(&p.inchikey)
-            .bind(&p.connectivity_key)
-            .bind(&p.tautomer_hash)
-            .bind(&p.smiles)
-            .bind(&p.inchi)
-            .bind(p.descriptors.mol_wt)
-            .bind(p.descriptors.exact_mol_wt)
-            .bind(p.descriptors.clogp)
-            .bind(p.descriptors.tpsa)
-            .bind(i64::from(p.descriptors.hbd))
-            .bind(i64::from(p.descriptors.hba))
-            .bind(i64::from(p.descriptors.rotatable_bonds))
-            .bind(i64::from(p.descriptors.rings))
-            .bind(i64::from(p.descriptors.aromatic_rings))
-            .bind(i64::from(p.descriptors.heavy_atoms))
-            .bind(i64::from(p.descriptors.formal_charge))
-            .bind(p.descriptors.fraction_csp3)
-            .bind(p.morgan.to_bytes())
-            .bind(p.pattern.to_bytes())
-            .bind(created)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let parent_id = match inserted {
-                Some(id) => id,
-                None => {
+            // Look before inserting: PostgreSQL spends an identity value on
+            // every conflicting insert, and registry numbers should not skip.
+            let known: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM parents WHERE inchikey = $1")
+                    .bind(&p.inchikey)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let inserted: Option<i64> = match known {
+                Some(_) => None,
+                None => sqlx::query_scalar(
+                    "INSERT INTO parents (inchikey, connectivity_key, tautomer_hash, smiles, inchi, \
+                     mol_wt, exact_mol_wt, clogp, tpsa, hbd, hba, rotatable_bonds, rings, \
+                     aromatic_rings, heavy_atoms, formal_charge, fraction_csp3, morgan, pattern, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+                     $15, $16, $17, $18, $19, $20) ON CONFLICT (inchikey) DO NOTHING RETURNING id",
+                )
+                .bind(&p.inchikey)
+                .bind(&p.connectivity_key)
+                .bind(&p.tautomer_hash)
+                .bind(&p.smiles)
+                .bind(&p.inchi)
+                .bind(p.descriptors.mol_wt)
+                .bind(p.descriptors.exact_mol_wt)
+                .bind(p.descriptors.clogp)
+                .bind(p.descriptors.tpsa)
+                .bind(i64::from(p.descriptors.hbd))
+                .bind(i64::from(p.descriptors.hba))
+                .bind(i64::from(p.descriptors.rotatable_bonds))
+                .bind(i64::from(p.descriptors.rings))
+                .bind(i64::from(p.descriptors.aromatic_rings))
+                .bind(i64::from(p.descriptors.heavy_atoms))
+                .bind(i64::from(p.descriptors.formal_charge))
+                .bind(p.descriptors.fraction_csp3)
+                .bind(p.morgan.to_bytes())
+                .bind(p.pattern.to_bytes())
+                .bind(created)
+                .fetch_optional(&mut *tx)
+                .await?,
+            };
+            let parent_id = match (known, inserted) {
+                (Some(id), _) | (None, Some(id)) => id,
+                // Another writer registered it between our look and our insert.
+                (None, None) => {
                     sqlx::query_scalar("SELECT id FROM parents WHERE inchikey = $1")
                         .bind(&p.inchikey)
                         .fetch_one(&mut *tx)

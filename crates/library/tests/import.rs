@@ -1,16 +1,24 @@
-//! Bulk import end to end on a temporary SQLite registry: idempotence, bad
-//! records, resume after cancellation, SD files with samples, salt forms and
-//! stereo relatives.
+//! Bulk import end to end: idempotence, bad records, resume after
+//! cancellation, SD files with samples, salt forms and stereo relatives. Every
+//! scenario runs twice, on SQLite and on a PostgreSQL server the test starts
+//! for itself, and must give the same results on both.
+
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use library::import::{import_errors, import_file, ImportOptions, ImportSummary, Progress};
 use library::{CompoundId, Registry};
+use support::Ctx;
 
-async fn registry(dir: &Path) -> Registry {
-    Registry::open_dir(&dir.join("data")).await.expect("registry opens")
-}
+on_both_backends!(
+    importing_twice_registers_once,
+    bad_records_are_reported_and_good_ones_land,
+    missing_smiles_column_is_a_clear_error,
+    cancelled_import_resumes_without_duplicates,
+    salts_stereo_and_samples_in_an_sd_file
+);
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
@@ -35,11 +43,10 @@ fn demo_slice(n: usize) -> String {
     text.lines().take(n).map(|l| format!("{l}\n")).collect()
 }
 
-#[tokio::test]
-async fn importing_twice_registers_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = registry(dir.path()).await;
-    let file = write(dir.path(), "lib.smi", &demo_slice(300));
+async fn importing_twice_registers_once(ctx: &Ctx) {
+    let dir = ctx.dir();
+    let reg = ctx.registry().await;
+    let file = write(dir, "lib.smi", &demo_slice(300));
     let first = import(&reg, &file, &ImportOptions::default()).await;
     assert_eq!(first.tally.records, 300);
     assert_eq!(first.tally.errors, 0);
@@ -56,7 +63,7 @@ async fn importing_twice_registers_once() {
     assert_eq!(reg.counts().await.unwrap(), counts);
 
     // The same records in another file of the same source add nothing either.
-    let copy = write(dir.path(), "copy.smi", &format!("# a comment\n{}", demo_slice(300)));
+    let copy = write(dir, "copy.smi", &format!("# a comment\n{}", demo_slice(300)));
     let again = import(
         &reg,
         &copy,
@@ -69,12 +76,11 @@ async fn importing_twice_registers_once() {
     );
 }
 
-#[tokio::test]
-async fn bad_records_are_reported_and_good_ones_land() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = registry(dir.path()).await;
+async fn bad_records_are_reported_and_good_ones_land(ctx: &Ctx) {
+    let dir = ctx.dir();
+    let reg = ctx.registry().await;
     let file = write(
-        dir.path(),
+        dir,
         "mixed.smi",
         "SMILES ID\nCCO ok-1\nC1CC bad-ring\nc1ccccc1O ok-2\nC(C)(C)(C)(C)C bad-valence\n\nCC(=O)O ok-3\nxyz bad-syntax\n",
     );
@@ -88,7 +94,7 @@ async fn bad_records_are_reported_and_good_ones_land() {
     assert!(errors[0].reason.contains("SMILES"), "{}", errors[0].reason);
 
     let csv = write(
-        dir.path(),
+        dir,
         "mixed.csv",
         "compound_id,smiles,purity,plate,well\nA,CCN,99.5,P1,A1\nB,CCC,high,P1,A2\nC,CCCl,98\nD,CCBr,97,P1,A99\nE,c1ccncc1,96,P1,B03\n",
     );
@@ -103,35 +109,32 @@ async fn bad_records_are_reported_and_good_ones_land() {
     assert_eq!(s.tally.batches_new, 2);
     assert_eq!(s.tally.samples_new, 2);
 
-    let report = dir.path().join("report.csv");
+    let report = dir.join("report.csv");
     library::import::write_error_report(&report, &errors).unwrap();
     let text = std::fs::read_to_string(report).unwrap();
     assert!(text.starts_with("record,line,id,reason,input\n"));
     assert_eq!(text.lines().count(), 4);
 }
 
-#[tokio::test]
-async fn missing_smiles_column_is_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = registry(dir.path()).await;
-    let csv = write(dir.path(), "nosmiles.csv", "id,structure_text\n1,CCO\n");
+async fn missing_smiles_column_is_a_clear_error(ctx: &Ctx) {
+    let dir = ctx.dir();
+    let reg = ctx.registry().await;
+    let csv = write(dir, "nosmiles.csv", "id,structure_text\n1,CCO\n");
     let err = import_file(&reg, &csv, &ImportOptions::default(), &|_| {}, &AtomicBool::new(false))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("--smiles-column"), "{err}");
 }
 
-#[tokio::test]
-async fn cancelled_import_resumes_without_duplicates() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "lib.smi", &format!("{}not_a_smiles bad-1\n", demo_slice(400)));
+async fn cancelled_import_resumes_without_duplicates(ctx: &Ctx) {
+    let dir = ctx.dir();
+    let file = write(dir, "lib.smi", &format!("{}not_a_smiles bad-1\n", demo_slice(400)));
     let options = ImportOptions { chunk_size: 50, ..ImportOptions::default() };
 
-    let reference_dir = tempfile::tempdir().unwrap();
-    let reference = registry(reference_dir.path()).await;
+    let reference = ctx.registry().await;
     let full = import(&reference, &file, &options).await;
 
-    let reg = registry(dir.path()).await;
+    let reg = ctx.registry().await;
     let cancel = AtomicBool::new(false);
     let stop_early = |p: Progress| {
         if p.records_done >= 100 {
@@ -149,10 +152,9 @@ async fn cancelled_import_resumes_without_duplicates() {
     assert_eq!(import_errors(&reg, resumed.import_id).await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn salts_stereo_and_samples_in_an_sd_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = registry(dir.path()).await;
+async fn salts_stereo_and_samples_in_an_sd_file(ctx: &Ctx) {
+    let dir = ctx.dir();
+    let reg = ctx.registry().await;
     let block = |smiles: &str| {
         chem::Molecule::from_smiles(smiles).unwrap().molblock(chem::MolBlockVersion::V3000).unwrap()
     };
@@ -165,7 +167,7 @@ async fn salts_stereo_and_samples_in_an_sd_file() {
         record("CN1CCC[C@@H]1c1cccnc1", "nic-r", "PL-1", "A03"),
     ]
     .concat();
-    let file = write(dir.path(), "nicotine.sdf", &sdf);
+    let file = write(dir, "nicotine.sdf", &sdf);
     let s = import(
         &reg,
         &file,
