@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use chem::{Descriptors, Fingerprint};
+use chem::{Descriptors, Fingerprint, MorganParams};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
@@ -450,34 +450,49 @@ impl Registry {
         Ok(Compound { parent, batches, samples, related })
     }
 
-    /// Exhaustive Tanimoto search over the stored Morgan fingerprints. This is
-    /// the reference scan; the `fpindex` crate answers the same question fast.
+    /// The stored Morgan fingerprints of all parents as a search index.
+    pub async fn similarity_index(&self) -> Result<fpindex::Index, LibraryError> {
+        let rows = sqlx::query("SELECT id, morgan FROM parents").fetch_all(&self.pool).await?;
+        let mut items = Vec::with_capacity(rows.len());
+        let mut words = None;
+        for r in &rows {
+            let id: i64 = r.try_get(0)?;
+            let bytes: Vec<u8> = r.try_get(1)?;
+            let fp = Fingerprint::from_bytes(&bytes)
+                .filter(|fp| *words.get_or_insert(fp.words().len()) == fp.words().len())
+                .ok_or_else(|| {
+                    LibraryError::Corrupt(format!(
+                        "fingerprint of {} has a bad length",
+                        CompoundId(id)
+                    ))
+                })?;
+            items.push((id as u64, fp.words().to_vec()));
+        }
+        Ok(fpindex::Index::build(
+            words.unwrap_or(MorganParams::default().bits as usize / 64),
+            items,
+        ))
+    }
+
+    /// The `top` parents most similar to `query` (Tanimoto on the stored
+    /// Morgan fingerprints) that score at least `threshold`, best first.
     pub async fn similar(
         &self,
         query: &Fingerprint,
         top: usize,
         threshold: f64,
     ) -> Result<Vec<SimilarHit>, LibraryError> {
-        let rows = sqlx::query("SELECT id, morgan FROM parents").fetch_all(&self.pool).await?;
-        let mut scored = Vec::new();
-        for r in &rows {
-            let bytes: Vec<u8> = r.try_get(1)?;
-            let fp = Fingerprint::from_bytes(&bytes)
-                .ok_or_else(|| LibraryError::Corrupt("fingerprint length".into()))?;
-            let score = query.tanimoto(&fp);
-            if score >= threshold {
-                scored.push((r.try_get::<i64, _>(0)?, score));
+        let index = self.similarity_index().await?;
+        let mut hits = Vec::new();
+        for hit in index.top_k(query.words(), fpindex::Metric::Tanimoto, top) {
+            if hit.score < threshold {
+                break;
             }
-        }
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        scored.truncate(top);
-        let mut hits = Vec::with_capacity(scored.len());
-        for (id, score) in scored {
             let smiles: String = sqlx::query_scalar("SELECT smiles FROM parents WHERE id = $1")
-                .bind(id)
+                .bind(hit.id as i64)
                 .fetch_one(&self.pool)
                 .await?;
-            hits.push(SimilarHit { id: CompoundId(id), smiles, score });
+            hits.push(SimilarHit { id: CompoundId(hit.id as i64), smiles, score: hit.score });
         }
         Ok(hits)
     }

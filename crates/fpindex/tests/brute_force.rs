@@ -1,0 +1,81 @@
+//! Every search equals a brute-force scan sorted the same way, for random
+//! fingerprints of varied density, random queries, thresholds, k and metrics.
+
+use fpindex::{Index, Metric};
+use proptest::prelude::*;
+
+fn fingerprint(words: usize) -> impl Strategy<Value = Vec<u64>> {
+    // Sparse, medium and dense fingerprints, like real ones of different size.
+    prop_oneof![
+        proptest::collection::vec(any::<u64>().prop_map(|w| w & (w >> 7) & (w >> 13)), words),
+        proptest::collection::vec(any::<u64>().prop_map(|w| w & (w >> 3)), words),
+        proptest::collection::vec(any::<u64>(), words),
+    ]
+}
+
+fn metric() -> impl Strategy<Value = Metric> {
+    prop_oneof![
+        Just(Metric::Tanimoto),
+        (0.0f64..2.0, 0.0f64..2.0).prop_map(|(alpha, beta)| Metric::Tversky { alpha, beta }),
+    ]
+}
+
+const WORDS: usize = 4;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn threshold_equals_brute_force(
+        fps in proptest::collection::vec(fingerprint(WORDS), 0..300),
+        query in fingerprint(WORDS),
+        metric in metric(),
+        threshold in 0.0f64..1.0,
+    ) {
+        let index = Index::build(WORDS, fps.into_iter().enumerate().map(|(i, f)| (i as u64 * 7 % 1000, f)));
+        let expected: Vec<_> = index
+            .scan_trivial_but_slow(&query, metric)
+            .into_iter()
+            .filter(|h| h.score >= threshold)
+            .collect();
+        prop_assert_eq!(index.threshold(&query, metric, threshold), expected);
+    }
+
+    #[test]
+    fn top_k_equals_brute_force(
+        fps in proptest::collection::vec(fingerprint(WORDS), 0..300),
+        pick in any::<prop::sample::Index>(),
+        random_query in fingerprint(WORDS),
+        metric in metric(),
+        k in 0usize..25,
+    ) {
+        // Half the queries are library members, as in real use (exact hits, ties).
+        let query = if fps.is_empty() || pick.index(2) == 0 { random_query } else { fps[pick.index(fps.len())].clone() };
+        let index = Index::build(WORDS, fps.into_iter().enumerate().map(|(i, f)| (i as u64, f)));
+        let mut expected = index.scan_trivial_but_slow(&query, metric);
+        expected.truncate(k);
+        prop_assert_eq!(index.top_k(&query, metric, k), expected);
+    }
+}
+
+#[test]
+fn large_threshold_search_splits_across_threads_and_stays_exact() {
+    let mut state = 0x9e3779b97f4a7c15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let fps: Vec<(u64, Vec<u64>)> =
+        (0..40_000).map(|i| (i, (0..WORDS).map(|_| next() & next()).collect())).collect();
+    let query = fps[123].1.clone();
+    let index = Index::build(WORDS, fps);
+    let expected: Vec<_> = index
+        .scan_trivial_but_slow(&query, Metric::Tanimoto)
+        .into_iter()
+        .filter(|h| h.score >= 0.2)
+        .collect();
+    assert!(expected.len() > 100);
+    assert_eq!(index.threshold(&query, Metric::Tanimoto, 0.2), expected);
+}
