@@ -135,7 +135,7 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
         LibraryCommand::Show { id, svg, format } => {
             let id: CompoundId = id.parse()?;
             let compound = registry.compound(id).await?;
-            let molecule = Molecule::from_smiles(&compound.parent.smiles)
+            let molecule = Molecule::from_smiles(&compound.parent.identity.smiles)
                 .with_context(|| format!("re-reading the registered structure of {id}"))?;
             if let Some(path) = svg {
                 std::fs::write(&path, molecule.svg(400, 300)?)
@@ -143,13 +143,14 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
             }
             let alerts = molecule.alerts();
             let p = &compound.parent;
+            let i = &p.identity;
             let mut record = json!({
                 "id": p.id.to_string(),
-                "smiles": p.smiles,
-                "inchi": p.inchi,
-                "inchikey": p.inchikey,
-                "connectivity_key": p.connectivity_key,
-                "tautomer_hash": p.tautomer_hash,
+                "smiles": i.smiles,
+                "inchi": i.inchi,
+                "inchikey": i.inchikey,
+                "connectivity_key": i.connectivity_key,
+                "tautomer_hash": i.tautomer_hash,
             });
             merge(&mut record, descriptors_json(&p.descriptors));
             merge(&mut record, rules_json(&Rules::evaluate(&p.descriptors, &alerts)));

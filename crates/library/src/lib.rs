@@ -30,7 +30,7 @@ mod registry;
 
 pub use error::LibraryError;
 pub use id::CompoundId;
-pub use prepare::{prepare, PrepareOptions, Prepared};
+pub use prepare::{prepare, ParentIdentity, PrepareOptions, Prepared};
 pub use registry::{
     Batch, Compound, Counts, NewBatch, Parent, Registry, Related, Sample, SampleData, SimilarHit,
 };

@@ -12,10 +12,9 @@ pub struct PrepareOptions {
     pub morgan: MorganParams,
 }
 
-/// A structure ready to register: the parent's identity layers and computed
-/// properties, and what the batch records about the submitted form.
-#[derive(Debug, Clone)]
-pub struct Prepared {
+/// What identifies a parent structure, from strict to loose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParentIdentity {
     /// Canonical SMILES of the standardised parent.
     pub smiles: String,
     /// Standard InChI of the parent.
@@ -27,6 +26,14 @@ pub struct Prepared {
     /// RDKit tautomer hash of the stereo-free parent: equal for tautomers
     /// that move hydrogens between heteroatoms.
     pub tautomer_hash: String,
+}
+
+/// A structure ready to register: the parent's identity and computed
+/// properties, and what the batch records about the submitted form.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The parent's identity layers.
+    pub identity: ParentIdentity,
     /// RDKit descriptors of the parent.
     pub descriptors: Descriptors,
     /// Morgan fingerprint of the parent.
@@ -56,14 +63,16 @@ pub fn prepare(submitted: &Molecule, options: PrepareOptions) -> Result<Prepared
     let salt_form = salt_form(&submitted_smiles, &smiles, options.standardize)?;
     let descriptors = parent.descriptors();
     Ok(Prepared {
-        tautomer_hash: parent.without_stereo().tautomer_hash(),
+        identity: ParentIdentity {
+            tautomer_hash: parent.without_stereo().tautomer_hash(),
+            inchi: inchi.inchi,
+            inchikey: inchi.key,
+            connectivity_key,
+            smiles,
+        },
         morgan: parent.morgan(options.morgan),
         pattern: parent.pattern_fingerprint(),
         descriptors,
-        inchi: inchi.inchi,
-        inchikey: inchi.key,
-        connectivity_key,
-        smiles,
         submitted_smiles,
         salt_form,
     })
@@ -114,7 +123,7 @@ mod tests {
     fn salts_share_the_parent_and_record_the_form() {
         let free = prep("CN1CCC[C@H]1c1cccnc1");
         let salt = prep("CN1CCC[C@H]1c1cccnc1.Cl.Cl");
-        assert_eq!(free.inchikey, salt.inchikey);
+        assert_eq!(free.identity.inchikey, salt.identity.inchikey);
         assert_eq!(free.salt_form, "");
         assert_eq!(salt.salt_form, "parent×1 · Cl×2");
     }
@@ -123,16 +132,16 @@ mod tests {
     fn stereoisomers_share_connectivity_only() {
         let r = prep("C[C@@H](N)C(=O)O");
         let s = prep("C[C@H](N)C(=O)O");
-        assert_ne!(r.inchikey, s.inchikey);
-        assert_eq!(r.connectivity_key, s.connectivity_key);
-        assert_eq!(r.tautomer_hash, s.tautomer_hash);
+        assert_ne!(r.identity.inchikey, s.identity.inchikey);
+        assert_eq!(r.identity.connectivity_key, s.identity.connectivity_key);
+        assert_eq!(r.identity.tautomer_hash, s.identity.tautomer_hash);
     }
 
     #[test]
     fn heteroatom_tautomers_share_the_tautomer_layer() {
         let hydroxy = prep("Oc1ccccn1");
         let pyridone = prep("O=c1cccc[nH]1");
-        assert_eq!(hydroxy.tautomer_hash, pyridone.tautomer_hash);
+        assert_eq!(hydroxy.identity.tautomer_hash, pyridone.identity.tautomer_hash);
     }
 
     #[test]
@@ -143,8 +152,11 @@ mod tests {
         };
         let keto = prepare(&Molecule::from_smiles("CC(=O)CC(C)=O").unwrap(), options).unwrap();
         let enol = prepare(&Molecule::from_smiles("CC(O)=CC(C)=O").unwrap(), options).unwrap();
-        assert_eq!(keto.inchikey, enol.inchikey);
+        assert_eq!(keto.identity.inchikey, enol.identity.inchikey);
         // Without it they stay two parents; the hash covers heteroatom moves only.
-        assert_ne!(prep("CC(=O)CC(C)=O").inchikey, prep("CC(O)=CC(C)=O").inchikey);
+        assert_ne!(
+            prep("CC(=O)CC(C)=O").identity.inchikey,
+            prep("CC(O)=CC(C)=O").identity.inchikey
+        );
     }
 }

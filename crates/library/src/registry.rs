@@ -11,7 +11,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
 use crate::import::{RowError, Tally, ToWrite};
-use crate::{now, CompoundId, LibraryError};
+use crate::{now, CompoundId, LibraryError, ParentIdentity};
 
 /// A handle on the registry database.
 #[derive(Clone)]
@@ -35,16 +35,8 @@ pub struct Counts {
 pub struct Parent {
     /// Registry number.
     pub id: CompoundId,
-    /// Canonical SMILES of the standardised structure.
-    pub smiles: String,
-    /// Standard InChI.
-    pub inchi: String,
-    /// Standard InChIKey (identity).
-    pub inchikey: String,
-    /// InChIKey connectivity block (stereo-insensitive layer).
-    pub connectivity_key: String,
-    /// Tautomer-insensitive layer.
-    pub tautomer_hash: String,
+    /// Structure and identity layers.
+    pub identity: ParentIdentity,
     /// Descriptors, as computed at registration.
     pub descriptors: Descriptors,
 }
@@ -227,7 +219,7 @@ impl Registry {
             // every conflicting insert, and registry numbers should not skip.
             let known: Option<i64> =
                 sqlx::query_scalar("SELECT id FROM parents WHERE inchikey = $1")
-                    .bind(&p.inchikey)
+                    .bind(&p.identity.inchikey)
                     .fetch_optional(&mut *tx)
                     .await?;
             let inserted: Option<i64> = match known {
@@ -239,11 +231,11 @@ impl Registry {
                      created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
                      $15, $16, $17, $18, $19, $20) ON CONFLICT (inchikey) DO NOTHING RETURNING id",
                 )
-                .bind(&p.inchikey)
-                .bind(&p.connectivity_key)
-                .bind(&p.tautomer_hash)
-                .bind(&p.smiles)
-                .bind(&p.inchi)
+                .bind(&p.identity.inchikey)
+                .bind(&p.identity.connectivity_key)
+                .bind(&p.identity.tautomer_hash)
+                .bind(&p.identity.smiles)
+                .bind(&p.identity.inchi)
                 .bind(p.descriptors.mol_wt)
                 .bind(p.descriptors.exact_mol_wt)
                 .bind(p.descriptors.clogp)
@@ -267,7 +259,7 @@ impl Registry {
                 // Another writer registered it between our look and our insert.
                 (None, None) => {
                     sqlx::query_scalar("SELECT id FROM parents WHERE inchikey = $1")
-                        .bind(&p.inchikey)
+                        .bind(&p.identity.inchikey)
                         .fetch_one(&mut *tx)
                         .await?
                 }
@@ -433,13 +425,13 @@ impl Registry {
              WHERE id <> $1 AND (connectivity_key = $2 OR tautomer_hash = $3) ORDER BY id LIMIT 50",
         )
         .bind(id.0)
-        .bind(&parent.connectivity_key)
-        .bind(&parent.tautomer_hash)
+        .bind(&parent.identity.connectivity_key)
+        .bind(&parent.identity.tautomer_hash)
         .fetch_all(&self.pool)
         .await?
         .iter()
         .map(|r| {
-            let same_skeleton = r.try_get::<String, _>(2)? == parent.connectivity_key;
+            let same_skeleton = r.try_get::<String, _>(2)? == parent.identity.connectivity_key;
             Ok(Related {
                 id: CompoundId(r.try_get(0)?),
                 smiles: r.try_get(1)?,
@@ -505,11 +497,13 @@ const PARENT_COLUMNS: &str = "id, smiles, inchi, inchikey, connectivity_key, tau
 fn parent_from_row(r: &AnyRow) -> Result<Parent, LibraryError> {
     Ok(Parent {
         id: CompoundId(r.try_get(0)?),
-        smiles: r.try_get(1)?,
-        inchi: r.try_get(2)?,
-        inchikey: r.try_get(3)?,
-        connectivity_key: r.try_get(4)?,
-        tautomer_hash: r.try_get(5)?,
+        identity: ParentIdentity {
+            smiles: r.try_get(1)?,
+            inchi: r.try_get(2)?,
+            inchikey: r.try_get(3)?,
+            connectivity_key: r.try_get(4)?,
+            tautomer_hash: r.try_get(5)?,
+        },
         descriptors: Descriptors {
             mol_wt: r.try_get(6)?,
             exact_mol_wt: r.try_get(7)?,

@@ -177,7 +177,7 @@ async fn salts_stereo_and_samples_in_an_sd_file(ctx: &Ctx) {
     assert_eq!((s.tally.parents_new, s.tally.batches_new, s.tally.samples_new), (2, 3, 3), "{s:?}");
 
     let compound = reg.compound(CompoundId(1)).await.unwrap();
-    assert_eq!(compound.parent.smiles, "CN1CCC[C@H]1c1cccnc1");
+    assert_eq!(compound.parent.identity.smiles, "CN1CCC[C@H]1c1cccnc1");
     let forms: Vec<&str> = compound.batches.iter().map(|b| b.salt_form.as_str()).collect();
     assert_eq!(forms, vec!["", "parent×1 · Cl×2"]);
     assert_eq!(compound.batches[0].supplier.as_deref(), Some("Acme"));
