@@ -17,7 +17,11 @@
 
 #![warn(missing_docs)]
 
+mod arena;
 pub mod kernel;
+
+use arena::Storage;
+pub use arena::{IndexError, FORMAT_VERSION, MAGIC};
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -96,14 +100,12 @@ impl Ord for Worst {
     }
 }
 
-/// An in-memory index of equally long fingerprints.
-#[derive(Debug, Clone)]
+/// An index of equally long fingerprints, in memory or memory-mapped from
+/// a file written by [`Index::write`].
+#[derive(Debug)]
 pub struct Index {
     words: usize,
-    ids: Vec<u64>,
-    fingerprints: Vec<u64>,
-    /// `buckets[c]..buckets[c + 1]` are the positions with popcount `c`.
-    buckets: Vec<usize>,
+    storage: Storage,
 }
 
 impl Index {
@@ -121,7 +123,8 @@ impl Index {
             .collect();
         items.sort_unstable_by_key(|(count, id, _)| (*count, *id));
         let bits = words * 64;
-        let mut buckets = vec![0; bits + 2];
+        // `buckets[c]..buckets[c + 1]` are the positions with popcount `c`.
+        let mut buckets = vec![0u64; bits + 2];
         for (count, _, _) in &items {
             buckets[*count as usize + 1] += 1;
         }
@@ -130,26 +133,48 @@ impl Index {
         }
         let ids = items.iter().map(|(_, id, _)| *id).collect();
         let fingerprints = items.into_iter().flat_map(|(_, _, fp)| fp).collect();
-        Index { words, ids, fingerprints, buckets }
+        Index { words, storage: Storage::Owned { ids, fingerprints, buckets } }
     }
 
     /// Number of fingerprints.
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.ids().len()
     }
 
     /// Whether the index holds nothing.
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.ids().is_empty()
     }
 
-    /// Bytes held by fingerprints, ids and buckets.
+    /// Fingerprint length in 64-bit words.
+    pub fn words(&self) -> usize {
+        self.words
+    }
+
+    /// Bytes of fingerprints, ids and buckets (in memory or mapped).
     pub fn memory_bytes(&self) -> usize {
-        8 * (self.fingerprints.len() + self.ids.len() + self.buckets.len())
+        8 * (self.fingerprints().len() + self.ids().len() + self.buckets().len())
+    }
+
+    fn ids(&self) -> &[u64] {
+        self.storage.ids()
+    }
+
+    fn fingerprints(&self) -> &[u64] {
+        self.storage.fingerprints()
+    }
+
+    fn buckets(&self) -> &[u64] {
+        self.storage.buckets()
+    }
+
+    /// Positions holding fingerprints with popcount `c`.
+    fn bucket(&self, c: usize) -> std::ops::Range<usize> {
+        self.buckets()[c] as usize..self.buckets()[c + 1] as usize
     }
 
     fn fingerprint(&self, position: usize) -> &[u64] {
-        &self.fingerprints[position * self.words..(position + 1) * self.words]
+        &self.fingerprints()[position * self.words..(position + 1) * self.words]
     }
 
     fn check_query(&self, query: &[u64]) -> u32 {
@@ -161,7 +186,7 @@ impl Index {
     /// (all threads) share the scan when the candidate range is large.
     pub fn threshold(&self, query: &[u64], metric: Metric, threshold: f64) -> Vec<Hit> {
         let q = self.check_query(query);
-        let max_c = self.buckets.len() - 2;
+        let max_c = self.buckets().len() - 2;
         let reachable: Vec<usize> =
             (0..=max_c).filter(|&c| metric.bound(q, c as u32) >= threshold).collect();
         let (Some(&lo), Some(&hi)) = (reachable.first(), reachable.last()) else {
@@ -169,7 +194,7 @@ impl Index {
         };
         // The bound rises to c = q and falls after it, so the reachable
         // popcounts form one run and their positions one range.
-        let range = self.buckets[lo]..self.buckets[hi + 1];
+        let range = self.bucket(lo).start..self.bucket(hi).end;
         let kernel = kernel::intersection();
         let scan = |range: std::ops::Range<usize>| {
             let mut hits = Vec::new();
@@ -178,7 +203,7 @@ impl Index {
                 let c = fp.iter().map(|w| w.count_ones()).sum();
                 let score = metric.score(kernel(query, fp), q, c);
                 if score >= threshold {
-                    hits.push(Hit { id: self.ids[position], score });
+                    hits.push(Hit { id: self.ids()[position], score });
                 }
             }
             hits
@@ -211,7 +236,7 @@ impl Index {
         if k == 0 || self.is_empty() {
             return Vec::new();
         }
-        let max_c = self.buckets.len() - 2;
+        let max_c = self.buckets().len() - 2;
         let kernel = kernel::intersection();
         let mut heap: BinaryHeap<Worst> = BinaryHeap::with_capacity(k + 1);
         // Two cursors walk away from c = q: `down` over c < q, `up` over c >= q.
@@ -234,10 +259,10 @@ impl Index {
             } else {
                 up += 1;
             }
-            for position in self.buckets[c]..self.buckets[c + 1] {
+            for position in self.bucket(c) {
                 let score =
                     metric.score(kernel(self.fingerprint(position), query), q as u32, c as u32);
-                let hit = Hit { id: self.ids[position], score };
+                let hit = Hit { id: self.ids()[position], score };
                 if heap.len() < k {
                     heap.push(Worst(hit));
                 } else if rank(&hit, &heap.peek().expect("heap is full").0) == Ordering::Less {
@@ -259,7 +284,7 @@ impl Index {
                 let fp = self.fingerprint(position);
                 let c = fp.iter().map(|w| w.count_ones()).sum();
                 let common = kernel::intersection_trivial_but_slow(query, fp);
-                Hit { id: self.ids[position], score: metric.score(common, q, c) }
+                Hit { id: self.ids()[position], score: metric.score(common, q, c) }
             })
             .collect();
         hits.sort_by(rank);
