@@ -47,7 +47,7 @@ pub(crate) async fn run(ctx: &Context, args: DemoArgs) -> Result<()> {
         if args.format == OutputFormat::Table {
             println!("\nmost similar to {name} ({smiles}):");
         }
-        let hits = similar(&registry, smiles, args.top, 0.0).await?;
+        let hits = similar(ctx, &registry, smiles, args.top, 0.0).await?;
         print_rows(args.format, &["id", "smiles", "score"], &hits);
     }
     Ok(())

@@ -249,6 +249,8 @@ pub(crate) async fn import_with_progress(
         .await
         .with_context(|| format!("importing {}", file.display()))?;
     bar.finish_and_clear();
+    // Bring the similarity index in step now rather than at the first search.
+    registry.similarity_index_at(&index_path(ctx)).await?;
     let row_errors = import::import_errors(registry, summary.import_id).await?;
     let report = if row_errors.is_empty() {
         None
@@ -287,14 +289,20 @@ pub(crate) async fn run_search(ctx: &Context, command: SearchCommand) -> Result<
     let registry = ctx.registry().await?;
     match command {
         SearchCommand::Similar { smiles, top, threshold, format } => {
-            let hits = similar(&registry, &smiles, top, threshold).await?;
+            let hits = similar(ctx, &registry, &smiles, top, threshold).await?;
             print_rows(format, &["id", "smiles", "score"], &hits);
             Ok(())
         }
     }
 }
 
+/// Where the similarity index of a data directory lives.
+pub(crate) fn index_path(ctx: &Context) -> PathBuf {
+    ctx.data.join("index").join("morgan-r2-2048.sfp")
+}
+
 pub(crate) async fn similar(
+    ctx: &Context,
     registry: &Registry,
     smiles: &str,
     top: usize,
@@ -303,8 +311,9 @@ pub(crate) async fn similar(
     let query = Molecule::from_smiles(smiles)
         .with_context(|| format!("'{smiles}' is not a structure Soyaku can read"))?;
     let fp = query.morgan(MorganParams::default());
+    let index = registry.similarity_index_at(&index_path(ctx)).await?;
     Ok(registry
-        .similar(&fp, top, threshold)
+        .similar(&index, &fp, top, threshold)
         .await?
         .into_iter()
         .map(|h| json!({"id": h.id.to_string(), "smiles": h.smiles, "score": h.score}))

@@ -95,4 +95,18 @@ fn import_show_stats_and_search() {
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0]["score"], 1.0);
     assert_eq!(hits[0]["id"], "SY-0000002");
+
+    // The similarity index follows imports, and a damaged one is rebuilt.
+    let index = data.join("index/morgan-r2-2048.sfp");
+    assert!(index.exists());
+    let more = dir.path().join("more.smi");
+    std::fs::write(&more, "Cc1ccccc1O cresol\n").unwrap();
+    json_lines(&soyaku(&data, &["library", "import", more.to_str().unwrap(), "--output", "json"]));
+    std::fs::write(&index, b"garbage").unwrap();
+    let search = ["search", "similar", "--smiles", "Cc1ccccc1O", "--top", "1", "--format", "json"];
+    let hits = json_lines(&soyaku(&data, &search));
+    assert_eq!(
+        (hits[0]["id"].as_str(), hits[0]["score"].as_f64()),
+        (Some("SY-0000003"), Some(1.0))
+    );
 }

@@ -35,6 +35,9 @@ pub enum LibraryError {
     /// A schema migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The similarity index file could not be written or read.
+    #[error(transparent)]
+    Index(#[from] fpindex::IndexError),
     /// Stored data that cannot be decoded (a corrupted fingerprint blob).
     #[error("corrupt registry data: {0}")]
     Corrupt(String),

@@ -466,15 +466,34 @@ impl Registry {
         ))
     }
 
-    /// The `top` parents most similar to `query` (Tanimoto on the stored
+    /// The similarity index kept in the file at `path`, rebuilt from the
+    /// registry when the file is missing, damaged or behind. Parents are
+    /// never deleted, so a file holding as many fingerprints as there are
+    /// parents is current.
+    pub async fn similarity_index_at(&self, path: &Path) -> Result<fpindex::Index, LibraryError> {
+        let parents = self.counts().await?.parents;
+        if let Ok(index) = fpindex::Index::open(path) {
+            if index.len() as i64 == parents {
+                return Ok(index);
+            }
+        }
+        if let Some(dir) = path.parent() {
+            fs_err::create_dir_all(dir)
+                .map_err(|source| LibraryError::Read { path: dir.to_owned(), source })?;
+        }
+        self.similarity_index().await?.write(path)?;
+        Ok(fpindex::Index::open(path)?)
+    }
+
+    /// The `top` parents in `index` most similar to `query` (Tanimoto on
     /// Morgan fingerprints) that score at least `threshold`, best first.
     pub async fn similar(
         &self,
+        index: &fpindex::Index,
         query: &Fingerprint,
         top: usize,
         threshold: f64,
     ) -> Result<Vec<SimilarHit>, LibraryError> {
-        let index = self.similarity_index().await?;
         let mut hits = Vec::new();
         for hit in index.top_k(query.words(), fpindex::Metric::Tanimoto, top) {
             if hit.score < threshold {
