@@ -6,7 +6,7 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 use library::import::ImportOptions;
 
-use crate::library_cmd::{import_with_progress, similar};
+use crate::library_cmd::{import_with_progress, similar, Wanted};
 use crate::output::{print_record, print_rows, OutputFormat};
 use crate::Context;
 
@@ -47,7 +47,9 @@ pub(crate) async fn run(ctx: &Context, args: DemoArgs) -> Result<()> {
         if args.format == OutputFormat::Table {
             println!("\nmost similar to {name} ({smiles}):");
         }
-        let hits = similar(ctx, &registry, smiles, args.top, 0.0).await?;
+        let hits =
+            similar(ctx, &registry, smiles, fpindex::Metric::Tanimoto, Wanted::Top(args.top))
+                .await?;
         print_rows(args.format, &["id", "smiles", "score"], &hits);
     }
     Ok(())

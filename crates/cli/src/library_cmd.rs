@@ -80,19 +80,46 @@ pub(crate) enum LibraryCommand {
     },
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum MetricArg {
+    /// Common bits over all bits set in either.
+    Tanimoto,
+    /// Common bits with query-only and library-only bits weighted by α and β.
+    Tversky,
+}
+
+/// What a similarity search returns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Wanted {
+    /// The k best.
+    Top(usize),
+    /// All at or above a score.
+    Threshold(f64),
+}
+
 #[derive(Subcommand)]
 pub(crate) enum SearchCommand {
     /// Compounds most similar to a query (Tanimoto on Morgan r=2, 2048 bits).
+    #[command(group = clap::ArgGroup::new("mode").args(["top", "threshold"]))]
     Similar {
         /// Query structure as SMILES.
         #[arg(long)]
         smiles: String,
-        /// How many hits at most.
-        #[arg(long, default_value_t = 10)]
-        top: usize,
-        /// Minimum similarity.
-        #[arg(long, default_value_t = 0.0)]
-        threshold: f64,
+        /// The K most similar compounds (the default, with K = 10).
+        #[arg(long)]
+        top: Option<usize>,
+        /// Every compound scoring at least T.
+        #[arg(long)]
+        threshold: Option<f64>,
+        /// Similarity measure.
+        #[arg(long, value_enum, default_value_t = MetricArg::Tanimoto)]
+        metric: MetricArg,
+        /// Tversky weight of bits only in the query.
+        #[arg(long, default_value_t = 0.5)]
+        alpha: f64,
+        /// Tversky weight of bits only in the library compound.
+        #[arg(long, default_value_t = 0.5)]
+        beta: f64,
         /// Output format.
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
@@ -288,8 +315,19 @@ fn summary_json(s: &ImportSummary, report: Option<PathBuf>) -> Value {
 pub(crate) async fn run_search(ctx: &Context, command: SearchCommand) -> Result<()> {
     let registry = ctx.registry().await?;
     match command {
-        SearchCommand::Similar { smiles, top, threshold, format } => {
-            let hits = similar(ctx, &registry, &smiles, top, threshold).await?;
+        SearchCommand::Similar { smiles, top, threshold, metric, alpha, beta, format } => {
+            if !(0.0..=1.0).contains(&threshold.unwrap_or(0.0)) {
+                anyhow::bail!("--threshold must be between 0 and 1");
+            }
+            if alpha < 0.0 || beta < 0.0 {
+                anyhow::bail!("--alpha and --beta must not be negative");
+            }
+            let metric = match metric {
+                MetricArg::Tanimoto => fpindex::Metric::Tanimoto,
+                MetricArg::Tversky => fpindex::Metric::Tversky { alpha, beta },
+            };
+            let wanted = threshold.map_or(Wanted::Top(top.unwrap_or(10)), Wanted::Threshold);
+            let hits = similar(ctx, &registry, &smiles, metric, wanted).await?;
             print_rows(format, &["id", "smiles", "score"], &hits);
             Ok(())
         }
@@ -305,17 +343,22 @@ pub(crate) async fn similar(
     ctx: &Context,
     registry: &Registry,
     smiles: &str,
-    top: usize,
-    threshold: f64,
+    metric: fpindex::Metric,
+    wanted: Wanted,
 ) -> Result<Vec<Value>> {
     let query = Molecule::from_smiles(smiles)
         .with_context(|| format!("'{smiles}' is not a structure Soyaku can read"))?;
     let fp = query.morgan(MorganParams::default());
     let index = registry.similarity_index_at(&index_path(ctx)).await?;
-    Ok(registry
-        .similar(&index, &fp, top, threshold)
-        .await?
-        .into_iter()
-        .map(|h| json!({"id": h.id.to_string(), "smiles": h.smiles, "score": h.score}))
+    let hits = match wanted {
+        Wanted::Top(k) => index.top_k(fp.words(), metric, k),
+        Wanted::Threshold(t) => index.threshold(fp.words(), metric, t),
+    };
+    let ids: Vec<CompoundId> = hits.iter().map(|h| CompoundId(h.id as i64)).collect();
+    let smiles = registry.smiles_of(&ids).await?;
+    Ok(hits
+        .iter()
+        .zip(ids.iter().zip(smiles))
+        .map(|(h, (id, s))| json!({"id": id.to_string(), "smiles": s, "score": h.score}))
         .collect())
 }

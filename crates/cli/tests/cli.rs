@@ -96,6 +96,36 @@ fn import_show_stats_and_search() {
     assert_eq!(hits[0]["score"], 1.0);
     assert_eq!(hits[0]["id"], "SY-0000002");
 
+    let above = json_lines(&soyaku(
+        &data,
+        &["search", "similar", "--smiles", "Oc1ccccc1", "--threshold", "0.99", "--format", "json"],
+    ));
+    assert_eq!(above.len(), 1);
+    // Tversky with α = 1, β = 0 asks how much of the query each compound covers.
+    let covering = json_lines(&soyaku(
+        &data,
+        &[
+            "search",
+            "similar",
+            "--smiles",
+            "Oc1ccccc1",
+            "--metric",
+            "tversky",
+            "--alpha",
+            "1",
+            "--beta",
+            "0",
+            "--top",
+            "3",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(covering[0]["score"], 1.0);
+    let both =
+        soyaku(&data, &["search", "similar", "--smiles", "C", "--top", "1", "--threshold", "0.5"]);
+    assert!(!both.status.success());
+
     // The similarity index follows imports, and a damaged one is rebuilt.
     let index = data.join("index/morgan-r2-2048.sfp");
     assert!(index.exists());

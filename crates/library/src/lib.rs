@@ -32,7 +32,7 @@ pub use error::LibraryError;
 pub use id::CompoundId;
 pub use prepare::{prepare, ParentIdentity, PrepareOptions, Prepared};
 pub use registry::{
-    Batch, Compound, Counts, NewBatch, Parent, Registry, Related, Sample, SampleData, SimilarHit,
+    Batch, Compound, Counts, NewBatch, Parent, Registry, Related, Sample, SampleData,
 };
 
 /// Seconds since the Unix epoch, the registry's timestamp unit.

@@ -93,17 +93,6 @@ pub struct Compound {
     pub related: Vec<Related>,
 }
 
-/// A similarity-search hit.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SimilarHit {
-    /// Registry number.
-    pub id: CompoundId,
-    /// Canonical SMILES.
-    pub smiles: String,
-    /// Tanimoto similarity to the query.
-    pub score: f64,
-}
-
 /// A physical container holding a batch.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SampleData {
@@ -485,27 +474,19 @@ impl Registry {
         Ok(fpindex::Index::open(path)?)
     }
 
-    /// The `top` parents in `index` most similar to `query` (Tanimoto on
-    /// Morgan fingerprints) that score at least `threshold`, best first.
-    pub async fn similar(
-        &self,
-        index: &fpindex::Index,
-        query: &Fingerprint,
-        top: usize,
-        threshold: f64,
-    ) -> Result<Vec<SimilarHit>, LibraryError> {
-        let mut hits = Vec::new();
-        for hit in index.top_k(query.words(), fpindex::Metric::Tanimoto, top) {
-            if hit.score < threshold {
-                break;
-            }
-            let smiles: String = sqlx::query_scalar("SELECT smiles FROM parents WHERE id = $1")
-                .bind(hit.id as i64)
-                .fetch_one(&self.pool)
-                .await?;
-            hits.push(SimilarHit { id: CompoundId(hit.id as i64), smiles, score: hit.score });
+    /// Canonical SMILES of each parent in `ids`, in the same order.
+    pub async fn smiles_of(&self, ids: &[CompoundId]) -> Result<Vec<String>, LibraryError> {
+        let mut conn = self.pool.acquire().await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let smiles: Option<String> =
+                sqlx::query_scalar("SELECT smiles FROM parents WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            out.push(smiles.ok_or_else(|| LibraryError::NotFound(id.to_string()))?);
         }
-        Ok(hits)
+        Ok(out)
     }
 }
 
