@@ -9,7 +9,8 @@ use chem::{Molecule, MorganParams, Rules};
 use clap::{Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use library::import::{self, Format, ImportOptions, ImportSummary};
-use library::{CompoundId, Registry};
+use library::substructure::{self, QueryLanguage, SearchLimits};
+use library::{CompoundId, FingerprintKind, Registry};
 use serde_json::{json, Value};
 
 use crate::chem_cmd::{alerts_json, descriptors_json, merge, rules_json};
@@ -81,6 +82,14 @@ pub(crate) enum LibraryCommand {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum QueryArg {
+    /// SMARTS pattern (most SMILES are valid SMARTS).
+    Smarts,
+    /// A SMILES molecule, matched as drawn.
+    Smiles,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum MetricArg {
     /// Common bits over all bits set in either.
     Tanimoto,
@@ -99,6 +108,25 @@ pub(crate) enum Wanted {
 
 #[derive(Subcommand)]
 pub(crate) enum SearchCommand {
+    /// Compounds containing a substructure: pattern-fingerprint screen, then
+    /// RDKit verification; hits come smallest molecules first.
+    Substructure {
+        /// The query, SMARTS by default.
+        #[arg(long)]
+        query: String,
+        /// How to read the query.
+        #[arg(long = "as", value_enum, default_value_t = QueryArg::Smarts)]
+        language: QueryArg,
+        /// Stop after this many hits.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        /// Time budget; what was found by then is returned, marked partial.
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
     /// Compounds most similar to a query (Tanimoto on Morgan r=2, 2048 bits).
     #[command(group = clap::ArgGroup::new("mode").args(["top", "threshold"]))]
     Similar {
@@ -276,8 +304,10 @@ pub(crate) async fn import_with_progress(
         .await
         .with_context(|| format!("importing {}", file.display()))?;
     bar.finish_and_clear();
-    // Bring the similarity index in step now rather than at the first search.
-    registry.similarity_index_at(&index_path(ctx)).await?;
+    // Bring the search indexes in step now rather than at the first search.
+    for kind in [FingerprintKind::Morgan, FingerprintKind::Pattern] {
+        fingerprint_index(ctx, registry, kind).await?;
+    }
     let row_errors = import::import_errors(registry, summary.import_id).await?;
     let report = if row_errors.is_empty() {
         None
@@ -315,6 +345,30 @@ fn summary_json(s: &ImportSummary, report: Option<PathBuf>) -> Value {
 pub(crate) async fn run_search(ctx: &Context, command: SearchCommand) -> Result<()> {
     let registry = ctx.registry().await?;
     match command {
+        SearchCommand::Substructure { query, language, limit, timeout_ms, format } => {
+            let index = fingerprint_index(ctx, &registry, FingerprintKind::Pattern).await?;
+            let language = match language {
+                QueryArg::Smarts => QueryLanguage::Smarts,
+                QueryArg::Smiles => QueryLanguage::Smiles,
+            };
+            let limits =
+                SearchLimits { limit, timeout: std::time::Duration::from_millis(timeout_ms) };
+            let found = substructure::search(&registry, &index, &query, language, limits).await?;
+            let rows: Vec<Value> = found
+                .hits
+                .iter()
+                .map(|(id, smiles)| json!({"id": id.to_string(), "smiles": smiles, "score": 1.0}))
+                .collect();
+            print_rows(format, &["id", "smiles", "score"], &rows);
+            eprintln!(
+                "{} hits; {} candidates passed the screen, {} verified{}",
+                rows.len(),
+                found.candidates,
+                found.verified,
+                if found.partial { "; PARTIAL: the time budget ran out" } else { "" }
+            );
+            Ok(())
+        }
         SearchCommand::Similar { smiles, top, threshold, metric, alpha, beta, format } => {
             if !(0.0..=1.0).contains(&threshold.unwrap_or(0.0)) {
                 anyhow::bail!("--threshold must be between 0 and 1");
@@ -334,9 +388,14 @@ pub(crate) async fn run_search(ctx: &Context, command: SearchCommand) -> Result<
     }
 }
 
-/// Where the similarity index of a data directory lives.
-pub(crate) fn index_path(ctx: &Context) -> PathBuf {
-    ctx.data.join("index").join("morgan-r2-2048.sfp")
+/// The index of `kind` over the registry, kept in the data directory.
+async fn fingerprint_index(
+    ctx: &Context,
+    registry: &Registry,
+    kind: FingerprintKind,
+) -> Result<fpindex::Index> {
+    let path = ctx.data.join("index").join(kind.file_name());
+    Ok(registry.fingerprint_index_at(kind, &path).await?)
 }
 
 pub(crate) async fn similar(
@@ -349,7 +408,7 @@ pub(crate) async fn similar(
     let query = Molecule::from_smiles(smiles)
         .with_context(|| format!("'{smiles}' is not a structure Soyaku can read"))?;
     let fp = query.morgan(MorganParams::default());
-    let index = registry.similarity_index_at(&index_path(ctx)).await?;
+    let index = fingerprint_index(ctx, registry, FingerprintKind::Morgan).await?;
     let hits = match wanted {
         Wanted::Top(k) => index.top_k(fp.words(), metric, k),
         Wanted::Threshold(t) => index.threshold(fp.words(), metric, t),

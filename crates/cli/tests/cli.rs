@@ -126,6 +126,15 @@ fn import_show_stats_and_search() {
         soyaku(&data, &["search", "similar", "--smiles", "C", "--top", "1", "--threshold", "0.5"]);
     assert!(!both.status.success());
 
+    let rings = json_lines(&soyaku(
+        &data,
+        &["search", "substructure", "--query", "c1ccncc1", "--format", "json"],
+    ));
+    let ring_ids: Vec<&str> = rings.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ring_ids, vec!["SY-0000001"]);
+    let bad = soyaku(&data, &["search", "substructure", "--query", "[C;"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid query"));
+
     // The similarity index follows imports, and a damaged one is rebuilt.
     let index = data.join("index/morgan-r2-2048.sfp");
     assert!(index.exists());

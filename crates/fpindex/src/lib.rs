@@ -276,6 +276,53 @@ impl Index {
         hits
     }
 
+    /// Ids of the fingerprints that have every bit of `query` set (the
+    /// screen of a substructure search), in index order: fewest bits, which
+    /// for pattern fingerprints means smallest molecules, first. Only buckets
+    /// with at least as many bits as the query are read.
+    pub fn supersets(&self, query: &[u64]) -> Vec<u64> {
+        let q = self.check_query(query);
+        let start = self.bucket(q as usize).start;
+        let kernel = kernel::intersection();
+        let scan = |range: std::ops::Range<usize>| -> Vec<u64> {
+            range
+                .filter(|&position| kernel(query, self.fingerprint(position)) == q)
+                .map(|position| self.ids()[position])
+                .collect()
+        };
+        let range = start..self.len();
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        if threads > 1 && range.len() >= 16_384 {
+            let step = range.len().div_ceil(threads);
+            std::thread::scope(|s| {
+                let parts: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let begin = range.start + t * step;
+                        let end = (begin + step).min(range.end);
+                        s.spawn(move || scan(begin..end))
+                    })
+                    .collect();
+                parts.into_iter().flat_map(|p| p.join().expect("screen thread")).collect()
+            })
+        } else {
+            scan(range)
+        }
+    }
+
+    /// Ids with every query bit set, found by testing each bit of every
+    /// fingerprint, in index order; the reference for [`Index::supersets`].
+    pub fn supersets_trivial_but_slow(&self, query: &[u64]) -> Vec<u64> {
+        (0..self.len())
+            .filter(|&position| {
+                let fp = self.fingerprint(position);
+                (0..self.words * 64).all(|bit| {
+                    query[bit / 64] >> (bit % 64) & 1 == 0 || fp[bit / 64] >> (bit % 64) & 1 == 1
+                })
+            })
+            .map(|position| self.ids()[position])
+            .collect()
+    }
+
     /// Scores every fingerprint; the reference the fast searches must equal.
     pub fn scan_trivial_but_slow(&self, query: &[u64], metric: Metric) -> Vec<Hit> {
         let q = self.check_query(query);

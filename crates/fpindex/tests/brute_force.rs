@@ -58,6 +58,26 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn supersets_equal_brute_force(
+        fps in proptest::collection::vec(fingerprint(WORDS), 0..300),
+        pick in any::<prop::sample::Index>(),
+        drop_bits in any::<u64>(),
+    ) {
+        let index = Index::build(WORDS, fps.iter().cloned().enumerate().map(|(i, f)| (i as u64, f)));
+        // Queries are subsets of a member (as substructures are) or random.
+        let query: Vec<u64> = if fps.is_empty() {
+            vec![drop_bits; WORDS]
+        } else {
+            fps[pick.index(fps.len())].iter().map(|w| w & drop_bits).collect()
+        };
+        prop_assert_eq!(index.supersets(&query), index.supersets_trivial_but_slow(&query));
+    }
+}
+
 #[test]
 fn large_threshold_search_splits_across_threads_and_stays_exact() {
     let mut state = 0x9e3779b97f4a7c15u64;

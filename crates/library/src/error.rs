@@ -23,6 +23,9 @@ pub enum LibraryError {
         /// What is wrong and how to fix it.
         reason: String,
     },
+    /// A search query that is not valid SMARTS or SMILES.
+    #[error("invalid query: {0}")]
+    BadQuery(chem::ChemError),
     /// A registry id that is malformed.
     #[error("'{0}' is not a registry id; ids look like SY-0000001")]
     BadId(String),

@@ -27,12 +27,14 @@ mod id;
 pub mod import;
 mod prepare;
 mod registry;
+pub mod substructure;
 
 pub use error::LibraryError;
 pub use id::CompoundId;
 pub use prepare::{prepare, ParentIdentity, PrepareOptions, Prepared};
 pub use registry::{
-    Batch, Compound, Counts, NewBatch, Parent, Registry, Related, Sample, SampleData,
+    Batch, Compound, Counts, FingerprintKind, NewBatch, Parent, Registry, Related, Sample,
+    SampleData,
 };
 
 /// Seconds since the Unix epoch, the registry's timestamp unit.

@@ -93,6 +93,39 @@ pub struct Compound {
     pub related: Vec<Related>,
 }
 
+/// The fingerprints stored with every parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FingerprintKind {
+    /// Morgan radius 2, 2048 bits: similarity search.
+    Morgan,
+    /// RDKit pattern fingerprint, 2048 bits: substructure screening.
+    Pattern,
+}
+
+impl FingerprintKind {
+    fn column(self) -> &'static str {
+        match self {
+            FingerprintKind::Morgan => "morgan",
+            FingerprintKind::Pattern => "pattern",
+        }
+    }
+
+    fn default_bits(self) -> usize {
+        match self {
+            FingerprintKind::Morgan => MorganParams::default().bits as usize,
+            FingerprintKind::Pattern => chem::PATTERN_BITS as usize,
+        }
+    }
+
+    /// The index file name in a data directory's `index/` folder.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            FingerprintKind::Morgan => "morgan-r2-2048.sfp",
+            FingerprintKind::Pattern => "pattern-2048.sfp",
+        }
+    }
+}
+
 /// A physical container holding a batch.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SampleData {
@@ -431,9 +464,13 @@ impl Registry {
         Ok(Compound { parent, batches, samples, related })
     }
 
-    /// The stored Morgan fingerprints of all parents as a search index.
-    pub async fn similarity_index(&self) -> Result<fpindex::Index, LibraryError> {
-        let rows = sqlx::query("SELECT id, morgan FROM parents").fetch_all(&self.pool).await?;
+    /// One kind of stored fingerprint of all parents, as a search index.
+    pub async fn fingerprint_index(
+        &self,
+        kind: FingerprintKind,
+    ) -> Result<fpindex::Index, LibraryError> {
+        let sql = format!("SELECT id, {} FROM parents", kind.column());
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         let mut items = Vec::with_capacity(rows.len());
         let mut words = None;
         for r in &rows {
@@ -449,17 +486,18 @@ impl Registry {
                 })?;
             items.push((id as u64, fp.words().to_vec()));
         }
-        Ok(fpindex::Index::build(
-            words.unwrap_or(MorganParams::default().bits as usize / 64),
-            items,
-        ))
+        Ok(fpindex::Index::build(words.unwrap_or(kind.default_bits() / 64), items))
     }
 
-    /// The similarity index kept in the file at `path`, rebuilt from the
+    /// The index of `kind` kept in the file at `path`, rebuilt from the
     /// registry when the file is missing, damaged or behind. Parents are
     /// never deleted, so a file holding as many fingerprints as there are
     /// parents is current.
-    pub async fn similarity_index_at(&self, path: &Path) -> Result<fpindex::Index, LibraryError> {
+    pub async fn fingerprint_index_at(
+        &self,
+        kind: FingerprintKind,
+        path: &Path,
+    ) -> Result<fpindex::Index, LibraryError> {
         let parents = self.counts().await?.parents;
         if let Ok(index) = fpindex::Index::open(path) {
             if index.len() as i64 == parents {
@@ -470,7 +508,7 @@ impl Registry {
             fs_err::create_dir_all(dir)
                 .map_err(|source| LibraryError::Read { path: dir.to_owned(), source })?;
         }
-        self.similarity_index().await?.write(path)?;
+        self.fingerprint_index(kind).await?.write(path)?;
         Ok(fpindex::Index::open(path)?)
     }
 
