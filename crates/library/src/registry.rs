@@ -297,7 +297,7 @@ impl Registry {
             .bind(&p.submitted_smiles)
             .bind(&p.salt_form)
             .bind(w.batch.supplier.as_deref())
-            .bind(w.batch.purity)
+            .bind(Float8(w.batch.purity))
             .bind(created)
             .fetch_optional(&mut *tx)
             .await?;
@@ -343,8 +343,8 @@ impl Registry {
                 .bind(&s.container)
                 .bind(&s.barcode)
                 .bind(&s.well)
-                .bind(s.concentration_mm)
-                .bind(s.volume_ul)
+                .bind(Float8(s.concentration_mm))
+                .bind(Float8(s.volume_ul))
                 .bind(s.location.as_deref())
                 .bind(created)
                 .execute(&mut *tx)
@@ -525,6 +525,31 @@ impl Registry {
             out.push(smiles.ok_or_else(|| LibraryError::NotFound(id.to_string()))?);
         }
         Ok(out)
+    }
+}
+
+/// An optional float bound so that PostgreSQL always sees `float8`.
+/// sqlx 0.8's Any driver sends a NULL `f64` as `float4` (its Real and Double
+/// cases are swapped), and a statement first prepared with such a NULL then
+/// rejects a real value ("incorrect binary data format"). A NULL `f32` goes
+/// out as `float8`, so that is what a missing value is bound as.
+struct Float8(Option<f64>);
+
+impl sqlx::Type<sqlx::Any> for Float8 {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <f64 as sqlx::Type<sqlx::Any>>::type_info()
+    }
+}
+
+impl<'q> sqlx::Encode<'q, sqlx::Any> for Float8 {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer<'q>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        match self.0 {
+            Some(v) => <f64 as sqlx::Encode<'q, sqlx::Any>>::encode_by_ref(&v, buf),
+            None => <Option<f32> as sqlx::Encode<'q, sqlx::Any>>::encode_by_ref(&None, buf),
+        }
     }
 }
 
