@@ -100,6 +100,30 @@ impl Ord for Worst {
     }
 }
 
+/// Runs `scan` over `range`, split across all threads when the range is
+/// large enough to repay starting them; results keep the range's order.
+fn in_parallel<T: Send>(
+    range: std::ops::Range<usize>,
+    scan: impl Fn(std::ops::Range<usize>) -> Vec<T> + Sync,
+) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    if threads == 1 || range.len() < 16_384 {
+        return scan(range);
+    }
+    let step = range.len().div_ceil(threads);
+    let scan = &scan;
+    std::thread::scope(|s| {
+        let parts: Vec<_> = (0..threads)
+            .map(|t| {
+                let start = range.start + t * step;
+                let end = (start + step).min(range.end);
+                s.spawn(move || scan(start..end))
+            })
+            .collect();
+        parts.into_iter().flat_map(|p| p.join().expect("scan thread")).collect()
+    })
+}
+
 /// An index of equally long fingerprints, in memory or memory-mapped from
 /// a file written by [`Index::write`].
 #[derive(Debug)]
@@ -208,22 +232,7 @@ impl Index {
             }
             hits
         };
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        let mut hits = if threads > 1 && range.len() >= 16_384 {
-            let step = range.len().div_ceil(threads);
-            std::thread::scope(|s| {
-                let parts: Vec<_> = (0..threads)
-                    .map(|t| {
-                        let start = range.start + t * step;
-                        let end = (start + step).min(range.end);
-                        s.spawn(move || scan(start..end))
-                    })
-                    .collect();
-                parts.into_iter().flat_map(|p| p.join().expect("scan thread")).collect()
-            })
-        } else {
-            scan(range)
-        };
+        let mut hits = in_parallel(range, scan);
         hits.sort_by(rank);
         hits
     }
@@ -290,23 +299,7 @@ impl Index {
                 .map(|position| self.ids()[position])
                 .collect()
         };
-        let range = start..self.len();
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        if threads > 1 && range.len() >= 16_384 {
-            let step = range.len().div_ceil(threads);
-            std::thread::scope(|s| {
-                let parts: Vec<_> = (0..threads)
-                    .map(|t| {
-                        let begin = range.start + t * step;
-                        let end = (begin + step).min(range.end);
-                        s.spawn(move || scan(begin..end))
-                    })
-                    .collect();
-                parts.into_iter().flat_map(|p| p.join().expect("screen thread")).collect()
-            })
-        } else {
-            scan(range)
-        }
+        in_parallel(start..self.len(), scan)
     }
 
     /// Ids with every query bit set, found by testing each bit of every
