@@ -138,26 +138,47 @@ impl Index {
     /// # Panics
     /// If a fingerprint has a different length.
     pub fn build(words: usize, items: impl IntoIterator<Item = (u64, Vec<u64>)>) -> Index {
-        let mut items: Vec<(u32, u64, Vec<u64>)> = items
-            .into_iter()
-            .map(|(id, fp)| {
-                assert_eq!(fp.len(), words, "fingerprint of id {id} has the wrong length");
-                (fp.iter().map(|w| w.count_ones()).sum(), id, fp)
-            })
-            .collect();
-        items.sort_unstable_by_key(|(count, id, _)| (*count, *id));
-        let bits = words * 64;
+        let mut ids = Vec::new();
+        let mut flat = Vec::new();
+        for (id, fp) in items {
+            assert_eq!(fp.len(), words, "fingerprint of id {id} has the wrong length");
+            ids.push(id);
+            flat.extend_from_slice(&fp);
+        }
+        Index::from_flat(words, ids, flat)
+    }
+
+    /// Builds an index from ids and their fingerprints laid end to end
+    /// (`fingerprints.len() == ids.len() * words`), without a per-item
+    /// allocation: the arrays are reordered by popcount in one pass.
+    ///
+    /// # Panics
+    /// If the lengths do not match.
+    pub fn from_flat(words: usize, ids: Vec<u64>, fingerprints: Vec<u64>) -> Index {
+        assert!(words > 0, "fingerprints need at least one word");
+        assert_eq!(fingerprints.len(), ids.len() * words, "fingerprint array length");
+        let count = |i: usize| -> u32 {
+            fingerprints[i * words..(i + 1) * words].iter().map(|w| w.count_ones()).sum()
+        };
+        let mut order: Vec<(u32, u64, u32)> =
+            (0..ids.len()).map(|i| (count(i), ids[i], i as u32)).collect();
+        order.sort_unstable();
         // `buckets[c]..buckets[c + 1]` are the positions with popcount `c`.
-        let mut buckets = vec![0u64; bits + 2];
-        for (count, _, _) in &items {
-            buckets[*count as usize + 1] += 1;
+        let mut buckets = vec![0u64; words * 64 + 2];
+        for (c, _, _) in &order {
+            buckets[*c as usize + 1] += 1;
         }
         for c in 1..buckets.len() {
             buckets[c] += buckets[c - 1];
         }
-        let ids = items.iter().map(|(_, id, _)| *id).collect();
-        let fingerprints = items.into_iter().flat_map(|(_, _, fp)| fp).collect();
-        Index { words, storage: Storage::Owned { ids, fingerprints, buckets } }
+        let mut sorted = Vec::with_capacity(fingerprints.len());
+        for (_, _, i) in &order {
+            let i = *i as usize;
+            sorted.extend_from_slice(&fingerprints[i * words..(i + 1) * words]);
+        }
+        drop(fingerprints);
+        let ids = order.iter().map(|(_, id, _)| *id).collect();
+        Index { words, storage: Storage::Owned { ids, fingerprints: sorted, buckets } }
     }
 
     /// Number of fingerprints.

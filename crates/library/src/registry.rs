@@ -469,24 +469,30 @@ impl Registry {
         &self,
         kind: FingerprintKind,
     ) -> Result<fpindex::Index, LibraryError> {
+        use futures_util::TryStreamExt;
+        let words = kind.default_bits() / 64;
         let sql = format!("SELECT id, {} FROM parents", kind.column());
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
-        let mut items = Vec::with_capacity(rows.len());
-        let mut words = None;
-        for r in &rows {
+        // Rows stream straight into two flat arrays; a million parents
+        // would otherwise hold every row object and blob at once.
+        let mut rows = sqlx::query(&sql).fetch(&self.pool);
+        let (mut ids, mut flat) = (Vec::new(), Vec::new());
+        while let Some(r) = rows.try_next().await? {
             let id: i64 = r.try_get(0)?;
-            let bytes: Vec<u8> = r.try_get(1)?;
-            let fp = Fingerprint::from_bytes(&bytes)
-                .filter(|fp| *words.get_or_insert(fp.words().len()) == fp.words().len())
+            let bytes: &[u8] = r.try_get(1)?;
+            let fp = Fingerprint::from_bytes(bytes)
+                .filter(|fp| fp.words().len() == words)
                 .ok_or_else(|| {
                     LibraryError::Corrupt(format!(
-                        "fingerprint of {} has a bad length",
-                        CompoundId(id)
+                        "fingerprint of {} has {} bytes, not {}",
+                        CompoundId(id),
+                        bytes.len(),
+                        words * 8
                     ))
                 })?;
-            items.push((id as u64, fp.words().to_vec()));
+            ids.push(id as u64);
+            flat.extend_from_slice(fp.words());
         }
-        Ok(fpindex::Index::build(words.unwrap_or(kind.default_bits() / 64), items))
+        Ok(fpindex::Index::from_flat(words, ids, flat))
     }
 
     /// The index of `kind` kept in the file at `path`, rebuilt from the
