@@ -304,10 +304,6 @@ pub(crate) async fn import_with_progress(
         .await
         .with_context(|| format!("importing {}", file.display()))?;
     bar.finish_and_clear();
-    // Bring the search indexes in step now rather than at the first search.
-    for kind in [FingerprintKind::Morgan, FingerprintKind::Pattern] {
-        fingerprint_index(ctx, registry, kind).await?;
-    }
     let row_errors = import::import_errors(registry, summary.import_id).await?;
     let report = if row_errors.is_empty() {
         None
