@@ -1,6 +1,7 @@
 //! Bit fingerprints as packed 64-bit words, RDKit's bit numbering preserved
-//! (bit `i` is bit `i % 64` of word `i / 64`), so popcounts and Tanimoto
-//! scores equal RDKit's `DataStructs` on the same fingerprints.
+//! (bit `i` is bit `i % 64` of word `i / 64`), so popcounts equal RDKit's
+//! `DataStructs` on the same fingerprints. Scoring and screening many
+//! fingerprints is the `fpindex` crate's job.
 
 /// Size of RDKit pattern fingerprints used for substructure screening.
 pub const PATTERN_BITS: u32 = 2048;
@@ -82,25 +83,6 @@ impl Fingerprint {
     pub fn on_bits(&self) -> impl Iterator<Item = u32> + '_ {
         (0..self.bits()).filter(|&i| self.get(i))
     }
-
-    /// Tanimoto similarity; 0 when both are empty, as RDKit defines it.
-    pub fn tanimoto(&self, other: &Fingerprint) -> f64 {
-        let (mut both, mut either) = (0u32, 0u32);
-        for (a, b) in self.words.iter().zip(&other.words) {
-            both += (a & b).count_ones();
-            either += (a | b).count_ones();
-        }
-        if either == 0 {
-            0.0
-        } else {
-            f64::from(both) / f64::from(either)
-        }
-    }
-
-    /// Whether every bit set here is set in `other`.
-    pub fn is_subset_of(&self, other: &Fingerprint) -> bool {
-        self.words.iter().zip(&other.words).all(|(a, b)| a & !b == 0)
-    }
 }
 
 #[cfg(test)]
@@ -115,19 +97,6 @@ mod tests {
             prop_assert_eq!(Fingerprint::from_bytes(&fp.to_bytes()).unwrap(), fp);
         }
 
-        #[test]
-        fn tanimoto_is_symmetric_and_bounded(
-            a in proptest::collection::vec(any::<u64>(), 4),
-            b in proptest::collection::vec(any::<u64>(), 4),
-        ) {
-            let (a, b) = (Fingerprint::from_words(a), Fingerprint::from_words(b));
-            let t = a.tanimoto(&b);
-            prop_assert_eq!(t, b.tanimoto(&a));
-            prop_assert!((0.0..=1.0).contains(&t));
-            if a.popcount() > 0 {
-                prop_assert_eq!(a.tanimoto(&a), 1.0);
-            }
-        }
     }
 
     #[test]

@@ -228,7 +228,7 @@ pub async fn import_file(
         Ok((decompressing(counted).map_err(read_err)?, counter))
     };
     let (input, bytes_read) = open(path)?;
-    let reader = RecordReader::new(input, format, options, &source, path)?;
+    let reader = records(input, format, options, &source, path)?;
 
     let threads = if options.threads == 0 {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
@@ -640,35 +640,20 @@ fn normalize_well(well: &str) -> Result<String, String> {
     }
 }
 
-/// Reads records of any format as one stream.
-struct RecordReader {
-    inner: Box<dyn Iterator<Item = Result<RawRecord, RowError>> + Send>,
-}
-
-impl RecordReader {
-    fn new(
-        input: Box<dyn BufRead + Send>,
-        format: Format,
-        options: &ImportOptions,
-        source: &str,
-        path: &Path,
-    ) -> Result<RecordReader, LibraryError> {
-        let source = source.to_owned();
-        let inner: Box<dyn Iterator<Item = Result<RawRecord, RowError>> + Send> = match format {
-            Format::Smiles => Box::new(smiles_records(input, source)),
-            Format::Csv => Box::new(csv_records(input, options, source, path)?),
-            Format::Sdf => Box::new(sdf_records(input, options.id_column.clone(), source)),
-        };
-        Ok(RecordReader { inner })
-    }
-}
-
-impl Iterator for RecordReader {
-    type Item = Result<RawRecord, RowError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.inner.next()
-    }
+/// Records of any format as one stream.
+fn records(
+    input: Box<dyn BufRead + Send>,
+    format: Format,
+    options: &ImportOptions,
+    source: &str,
+    path: &Path,
+) -> Result<Box<dyn Iterator<Item = Result<RawRecord, RowError>> + Send>, LibraryError> {
+    let source = source.to_owned();
+    Ok(match format {
+        Format::Smiles => Box::new(smiles_records(input, source)),
+        Format::Csv => Box::new(csv_records(input, options, source, path)?),
+        Format::Sdf => Box::new(sdf_records(input, options.id_column.clone(), source)),
+    })
 }
 
 fn io_row_error(record: u64, line: u64, e: impl std::fmt::Display) -> RowError {
