@@ -18,13 +18,20 @@
 #![warn(missing_docs)]
 
 mod arena;
+mod diversity;
 pub mod kernel;
+mod pairs;
+mod segments;
 
 use arena::Storage;
 pub use arena::{IndexError, FORMAT_VERSION, MAGIC};
+pub use diversity::{Pick, UnknownSeed};
+pub use pairs::{Cluster, Pair};
+pub use segments::Segments;
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use std::ops::Range;
 
 /// How similarity is scored.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -100,13 +107,41 @@ impl Ord for Worst {
     }
 }
 
+fn threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// Runs `work` on `items[i]` for every `i`, the items handed out one at a
+/// time to all threads (so uneven items balance); results keep the order.
+fn in_parallel_each<I: Sync, T: Send>(items: &[I], work: impl Fn(&I) -> T + Sync) -> Vec<T> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (next, work) = (&next, &work);
+    let mut done: Vec<(usize, T)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads().min(items.len()))
+            .map(|_| {
+                s.spawn(move || {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { return out };
+                        out.push((i, work(item)));
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("worker thread")).collect()
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, t)| t).collect()
+}
+
 /// Runs `scan` over `range`, split across all threads when the range is
 /// large enough to repay starting them; results keep the range's order.
 fn in_parallel<T: Send>(
-    range: std::ops::Range<usize>,
-    scan: impl Fn(std::ops::Range<usize>) -> Vec<T> + Sync,
+    range: Range<usize>,
+    scan: impl Fn(Range<usize>) -> Vec<T> + Sync,
 ) -> Vec<T> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = threads();
     if threads == 1 || range.len() < 16_384 {
         return scan(range);
     }
@@ -201,11 +236,11 @@ impl Index {
         8 * (self.fingerprints().len() + self.ids().len() + self.buckets().len())
     }
 
-    fn ids(&self) -> &[u64] {
+    pub(crate) fn ids(&self) -> &[u64] {
         self.storage.ids()
     }
 
-    fn fingerprints(&self) -> &[u64] {
+    pub(crate) fn fingerprints(&self) -> &[u64] {
         self.storage.fingerprints()
     }
 
@@ -214,7 +249,7 @@ impl Index {
     }
 
     /// Positions holding fingerprints with popcount `c`.
-    fn bucket(&self, c: usize) -> std::ops::Range<usize> {
+    fn bucket(&self, c: usize) -> Range<usize> {
         self.buckets()[c] as usize..self.buckets()[c + 1] as usize
     }
 
@@ -230,31 +265,62 @@ impl Index {
     /// Every fingerprint scoring at least `threshold`, best first. Both cores
     /// (all threads) share the scan when the candidate range is large.
     pub fn threshold(&self, query: &[u64], metric: Metric, threshold: f64) -> Vec<Hit> {
+        let mut hits = self.threshold_unsorted(query, metric, threshold, true);
+        hits.sort_by(rank);
+        hits
+    }
+
+    /// The hits of [`Index::threshold`] in scan order, found on all threads
+    /// or, for callers that spread many queries over the threads themselves,
+    /// on the calling thread alone.
+    fn threshold_unsorted(
+        &self,
+        query: &[u64],
+        metric: Metric,
+        threshold: f64,
+        all_threads: bool,
+    ) -> Vec<Hit> {
         let q = self.check_query(query);
-        let max_c = self.buckets().len() - 2;
-        let reachable: Vec<usize> =
-            (0..=max_c).filter(|&c| metric.bound(q, c as u32) >= threshold).collect();
-        let (Some(&lo), Some(&hi)) = (reachable.first(), reachable.last()) else {
+        let Some(range) = self.reachable(q, metric, threshold) else {
             return Vec::new();
         };
-        // The bound rises to c = q and falls after it, so the reachable
-        // popcounts form one run and their positions one range.
-        let range = self.bucket(lo).start..self.bucket(hi).end;
+        let scan = |range| self.scan_range(query, q, metric, threshold, range);
+        if all_threads {
+            in_parallel(range, scan)
+        } else {
+            scan(range)
+        }
+    }
+
+    /// Positions of the popcounts whose bound reaches `threshold`. The bound
+    /// rises to c = q and falls after it, so they form one run of buckets
+    /// and one range of positions.
+    fn reachable(&self, q: u32, metric: Metric, threshold: f64) -> Option<Range<usize>> {
+        let max_c = self.buckets().len() - 2;
+        let mut reachable = (0..=max_c).filter(|&c| metric.bound(q, c as u32) >= threshold);
+        let lo = reachable.next()?;
+        let hi = reachable.next_back().unwrap_or(lo);
+        Some(self.bucket(lo).start..self.bucket(hi).end)
+    }
+
+    fn scan_range(
+        &self,
+        query: &[u64],
+        q: u32,
+        metric: Metric,
+        threshold: f64,
+        range: Range<usize>,
+    ) -> Vec<Hit> {
         let kernel = kernel::intersection();
-        let scan = |range: std::ops::Range<usize>| {
-            let mut hits = Vec::new();
-            for position in range {
-                let fp = self.fingerprint(position);
-                let c = fp.iter().map(|w| w.count_ones()).sum();
-                let score = metric.score(kernel(query, fp), q, c);
-                if score >= threshold {
-                    hits.push(Hit { id: self.ids()[position], score });
-                }
+        let mut hits = Vec::new();
+        for position in range {
+            let fp = self.fingerprint(position);
+            let c = fp.iter().map(|w| w.count_ones()).sum();
+            let score = metric.score(kernel(query, fp), q, c);
+            if score >= threshold {
+                hits.push(Hit { id: self.ids()[position], score });
             }
-            hits
-        };
-        let mut hits = in_parallel(range, scan);
-        hits.sort_by(rank);
+        }
         hits
     }
 
@@ -311,13 +377,22 @@ impl Index {
     /// for pattern fingerprints means smallest molecules, first. Only buckets
     /// with at least as many bits as the query are read.
     pub fn supersets(&self, query: &[u64]) -> Vec<u64> {
+        self.supersets_counted(query).into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// [`Index::supersets`] with each fingerprint's popcount, so that the
+    /// hits of several segments can be put in one popcount order.
+    fn supersets_counted(&self, query: &[u64]) -> Vec<(u32, u64)> {
         let q = self.check_query(query);
         let start = self.bucket(q as usize).start;
         let kernel = kernel::intersection();
-        let scan = |range: std::ops::Range<usize>| -> Vec<u64> {
+        let scan = |range: Range<usize>| -> Vec<(u32, u64)> {
             range
                 .filter(|&position| kernel(query, self.fingerprint(position)) == q)
-                .map(|position| self.ids()[position])
+                .map(|position| {
+                    let c = self.fingerprint(position).iter().map(|w| w.count_ones()).sum();
+                    (c, self.ids()[position])
+                })
                 .collect()
         };
         in_parallel(start..self.len(), scan)
