@@ -6,8 +6,9 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 use library::import::ImportOptions;
 
-use crate::library_cmd::{import_with_progress, similar, Wanted};
+use crate::library_cmd::import_with_progress;
 use crate::output::{print_record, print_rows, OutputFormat};
+use crate::search_cmd::{similar, Wanted};
 use crate::Context;
 
 /// The bundled demo library: 99,042 compounds of the MOSES benchmark set

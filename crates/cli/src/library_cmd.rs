@@ -5,16 +5,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
-use chem::{Molecule, MorganParams, Rules};
+use chem::{Molecule, Rules};
 use clap::{Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use library::import::{self, Format, ImportOptions, ImportSummary};
-use library::substructure::{self, QueryLanguage, SearchLimits};
 use library::{CompoundId, FingerprintKind, Registry};
 use serde_json::{json, Value};
 
 use crate::chem_cmd::{alerts_json, descriptors_json, merge, rules_json};
-use crate::output::{print_record, print_rows, OutputFormat};
+use crate::output::{print_record, print_rows, OutputFormat, RowStream};
+use crate::search_cmd::{compound_rows, search_index};
 use crate::Context;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -73,81 +73,34 @@ pub(crate) enum LibraryCommand {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// Picks N diverse compounds by MaxMin on Morgan fingerprints: each pick
+    /// is the compound least similar to everything picked before it.
+    Pick {
+        /// How many to pick.
+        #[arg(long)]
+        n: usize,
+        /// Compounds already chosen (registry ids); picks avoid them.
+        #[arg(long = "seed", value_name = "ID")]
+        seeds: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Butina clustering: every compound joins the cluster of a centroid
+    /// with Tanimoto similarity at least T (Morgan fingerprints).
+    Cluster {
+        /// Similarity threshold for cluster membership.
+        #[arg(long)]
+        threshold: f64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Rebuilds the search indexes from the registry (they are otherwise
+    /// kept in step by appending at the next search).
+    Reindex,
     /// Counts of parents, batches and samples.
     Stats {
-        /// Output format.
-        #[arg(long, value_enum, default_value_t)]
-        format: OutputFormat,
-    },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum QueryArg {
-    /// SMARTS pattern (most SMILES are valid SMARTS).
-    Smarts,
-    /// A SMILES molecule, matched as drawn.
-    Smiles,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum MetricArg {
-    /// Common bits over all bits set in either.
-    Tanimoto,
-    /// Common bits with query-only and library-only bits weighted by α and β.
-    Tversky,
-}
-
-/// What a similarity search returns.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Wanted {
-    /// The k best.
-    Top(usize),
-    /// All at or above a score.
-    Threshold(f64),
-}
-
-#[derive(Subcommand)]
-pub(crate) enum SearchCommand {
-    /// Compounds containing a substructure: pattern-fingerprint screen, then
-    /// RDKit verification; hits come smallest molecules first.
-    Substructure {
-        /// The query, SMARTS by default.
-        #[arg(long)]
-        query: String,
-        /// How to read the query.
-        #[arg(long = "as", value_enum, default_value_t = QueryArg::Smarts)]
-        language: QueryArg,
-        /// Stop after this many hits.
-        #[arg(long, default_value_t = 1000)]
-        limit: usize,
-        /// Time budget; what was found by then is returned, marked partial.
-        #[arg(long, default_value_t = 10_000)]
-        timeout_ms: u64,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t)]
-        format: OutputFormat,
-    },
-    /// Compounds most similar to a query (Tanimoto on Morgan r=2, 2048 bits).
-    #[command(group = clap::ArgGroup::new("mode").args(["top", "threshold"]))]
-    Similar {
-        /// Query structure as SMILES.
-        #[arg(long)]
-        smiles: String,
-        /// The K most similar compounds (the default, with K = 10).
-        #[arg(long)]
-        top: Option<usize>,
-        /// Every compound scoring at least T.
-        #[arg(long)]
-        threshold: Option<f64>,
-        /// Similarity measure.
-        #[arg(long, value_enum, default_value_t = MetricArg::Tanimoto)]
-        metric: MetricArg,
-        /// Tversky weight of bits only in the query.
-        #[arg(long, default_value_t = 0.5)]
-        alpha: f64,
-        /// Tversky weight of bits only in the library compound.
-        #[arg(long, default_value_t = 0.5)]
-        beta: f64,
         /// Output format.
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
@@ -239,6 +192,76 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
             match format {
                 OutputFormat::Json => print_record(format, &record),
                 OutputFormat::Table => print_compound_table(&record),
+            }
+            Ok(())
+        }
+        LibraryCommand::Pick { n, seeds, format } => {
+            let seeds = seeds
+                .iter()
+                .map(|s| s.parse::<CompoundId>().map(|id| id.0 as u64))
+                .collect::<Result<Vec<_>, _>>()?;
+            let index = search_index(ctx, &registry, FingerprintKind::Morgan).await?;
+            let started = std::time::Instant::now();
+            let picks = index.with_one(|one| one.maxmin(n, &seeds)).map_err(|e| {
+                anyhow::anyhow!("--seed {} is not in the library", CompoundId(e.0 as i64))
+            })?;
+            eprintln!(
+                "{} picked from {} compounds in {:.1} s",
+                picks.len(),
+                index.len(),
+                started.elapsed().as_secs_f64()
+            );
+            let ids: Vec<u64> = picks.iter().map(|p| p.id).collect();
+            let mut rows = compound_rows(&registry, &ids).await?;
+            for (rank, (row, pick)) in rows.iter_mut().zip(&picks).enumerate() {
+                row["rank"] = json!(rank + 1);
+                // Similarity to the nearest earlier pick (none for the first).
+                row["score"] = json!(pick.nearest);
+            }
+            print_rows(format, &["rank", "id", "smiles", "score"], &rows);
+            Ok(())
+        }
+        LibraryCommand::Cluster { threshold, format } => {
+            if !(0.0..=1.0).contains(&threshold) {
+                anyhow::bail!("--threshold must be between 0 and 1");
+            }
+            let index = search_index(ctx, &registry, FingerprintKind::Morgan).await?;
+            let started = std::time::Instant::now();
+            let clusters = index.with_one(|one| one.butina(threshold));
+            eprintln!(
+                "{} clusters of {} compounds at Tanimoto >= {threshold} in {:.1} s",
+                clusters.len(),
+                index.len(),
+                started.elapsed().as_secs_f64()
+            );
+            let mut rows = RowStream::new(format, &["cluster", "size", "centroid", "id", "smiles"]);
+            for (n, cluster) in clusters.iter().enumerate() {
+                let ids: Vec<CompoundId> =
+                    cluster.members.iter().map(|&id| CompoundId(id as i64)).collect();
+                for (id, smiles) in ids.iter().zip(registry.smiles_of(&ids).await?) {
+                    rows.push(&json!({
+                        "cluster": n + 1,
+                        "size": ids.len(),
+                        "centroid": id.0 as u64 == cluster.centroid,
+                        "id": id.to_string(),
+                        "smiles": smiles,
+                    }));
+                }
+            }
+            Ok(())
+        }
+        LibraryCommand::Reindex => {
+            let dir = ctx.data.join("index");
+            for kind in [FingerprintKind::Morgan, FingerprintKind::Pattern] {
+                let started = std::time::Instant::now();
+                let index = registry.rebuild_index(kind, &dir).await?;
+                eprintln!(
+                    "{}: {} fingerprints, {:.1} MiB, built in {:.1} s",
+                    kind.file_name(),
+                    index.len(),
+                    index.memory_bytes() as f64 / (1 << 20) as f64,
+                    started.elapsed().as_secs_f64()
+                );
             }
             Ok(())
         }
@@ -336,84 +359,4 @@ fn summary_json(s: &ImportSummary, report: Option<PathBuf>) -> Value {
         "resumed_after": s.resumed_after,
         "error_report": report.map(|p| p.display().to_string()),
     })
-}
-
-pub(crate) async fn run_search(ctx: &Context, command: SearchCommand) -> Result<()> {
-    let registry = ctx.registry().await?;
-    match command {
-        SearchCommand::Substructure { query, language, limit, timeout_ms, format } => {
-            let index = fingerprint_index(ctx, &registry, FingerprintKind::Pattern).await?;
-            let language = match language {
-                QueryArg::Smarts => QueryLanguage::Smarts,
-                QueryArg::Smiles => QueryLanguage::Smiles,
-            };
-            let limits =
-                SearchLimits { limit, timeout: std::time::Duration::from_millis(timeout_ms) };
-            let found = substructure::search(&registry, &index, &query, language, limits).await?;
-            let rows: Vec<Value> = found
-                .hits
-                .iter()
-                .map(|(id, smiles)| json!({"id": id.to_string(), "smiles": smiles, "score": 1.0}))
-                .collect();
-            print_rows(format, &["id", "smiles", "score"], &rows);
-            eprintln!(
-                "{} hits; {} candidates passed the screen, {} verified{}",
-                rows.len(),
-                found.candidates,
-                found.verified,
-                if found.partial { "; PARTIAL: the time budget ran out" } else { "" }
-            );
-            Ok(())
-        }
-        SearchCommand::Similar { smiles, top, threshold, metric, alpha, beta, format } => {
-            if !(0.0..=1.0).contains(&threshold.unwrap_or(0.0)) {
-                anyhow::bail!("--threshold must be between 0 and 1");
-            }
-            if alpha < 0.0 || beta < 0.0 {
-                anyhow::bail!("--alpha and --beta must not be negative");
-            }
-            let metric = match metric {
-                MetricArg::Tanimoto => fpindex::Metric::Tanimoto,
-                MetricArg::Tversky => fpindex::Metric::Tversky { alpha, beta },
-            };
-            let wanted = threshold.map_or(Wanted::Top(top.unwrap_or(10)), Wanted::Threshold);
-            let hits = similar(ctx, &registry, &smiles, metric, wanted).await?;
-            print_rows(format, &["id", "smiles", "score"], &hits);
-            Ok(())
-        }
-    }
-}
-
-/// The index of `kind` over the registry, kept in the data directory.
-async fn fingerprint_index(
-    ctx: &Context,
-    registry: &Registry,
-    kind: FingerprintKind,
-) -> Result<fpindex::Index> {
-    let path = ctx.data.join("index").join(kind.file_name());
-    Ok(registry.fingerprint_index_at(kind, &path).await?)
-}
-
-pub(crate) async fn similar(
-    ctx: &Context,
-    registry: &Registry,
-    smiles: &str,
-    metric: fpindex::Metric,
-    wanted: Wanted,
-) -> Result<Vec<Value>> {
-    let query = Molecule::from_smiles(smiles)
-        .with_context(|| format!("'{smiles}' is not a structure Soyaku can read"))?;
-    let fp = query.morgan(MorganParams::default());
-    let index = fingerprint_index(ctx, registry, FingerprintKind::Morgan).await?;
-    let hits = match wanted {
-        Wanted::Top(k) => index.top_k(fp.words(), metric, k),
-        Wanted::Threshold(t) => index.threshold(fp.words(), metric, t),
-    };
-    let ids: Vec<CompoundId> = hits.iter().map(|h| CompoundId(h.id as i64)).collect();
-    let smiles = registry.smiles_of(&ids).await?;
-    Ok(hits
-        .iter()
-        .zip(ids.iter().zip(smiles))
-        .map(|(h, (id, s))| json!({"id": id.to_string(), "smiles": s, "score": h.score}))
-        .collect())
 }

@@ -6,6 +6,7 @@ mod chem_cmd;
 mod demo;
 mod library_cmd;
 mod output;
+mod search_cmd;
 
 use std::path::PathBuf;
 
@@ -36,7 +37,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The compound registry: import, show, stats.
+    /// The compound registry: import, show, stats, pick, cluster, reindex.
     #[command(subcommand)]
     Library(library_cmd::LibraryCommand),
     /// Chemistry on a single structure.
@@ -44,7 +45,7 @@ enum Command {
     Chem(chem_cmd::ChemCommand),
     /// Searches over the registry.
     #[command(subcommand)]
-    Search(library_cmd::SearchCommand),
+    Search(search_cmd::SearchCommand),
     /// Loads the bundled demo library (once) and runs example searches.
     Demo(demo::DemoArgs),
 }
@@ -76,7 +77,7 @@ fn main() -> Result<()> {
     runtime.block_on(async {
         match cli.command {
             Command::Library(c) => library_cmd::run_library(&ctx, c).await,
-            Command::Search(c) => library_cmd::run_search(&ctx, c).await,
+            Command::Search(c) => search_cmd::run(&ctx, c).await,
             Command::Chem(c) => chem_cmd::run(c),
             Command::Demo(args) => demo::run(&ctx, args).await,
         }

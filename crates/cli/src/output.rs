@@ -53,6 +53,37 @@ pub(crate) fn print_rows(format: OutputFormat, columns: &[&str], rows: &[Value])
     }
 }
 
+/// Rows printed one at a time as they arrive (a table without alignment:
+/// the widths are not known in advance).
+pub(crate) struct RowStream<'a> {
+    format: OutputFormat,
+    columns: &'a [&'a str],
+    header_done: bool,
+}
+
+impl<'a> RowStream<'a> {
+    pub(crate) fn new(format: OutputFormat, columns: &'a [&'a str]) -> RowStream<'a> {
+        RowStream { format, columns, header_done: false }
+    }
+
+    pub(crate) fn push(&mut self, row: &Value) {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        // A closed pipe (`| head`) ends the output, not the program's work.
+        let _ = match self.format {
+            OutputFormat::Json => writeln!(out, "{row}"),
+            OutputFormat::Table => {
+                if !std::mem::replace(&mut self.header_done, true) {
+                    let _ = writeln!(out, "{}", self.columns.join("  "));
+                }
+                let cells: Vec<String> = self.columns.iter().map(|c| plain(&row[*c])).collect();
+                writeln!(out, "{}", cells.join("  "))
+            }
+        };
+        let _ = out.flush();
+    }
+}
+
 /// Prints one record: JSON on one line, or `key  value` lines.
 pub(crate) fn print_record(format: OutputFormat, record: &Value) {
     match format {

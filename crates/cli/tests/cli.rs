@@ -149,3 +149,88 @@ fn import_show_stats_and_search() {
         (Some("SY-0000003"), Some(1.0))
     );
 }
+
+#[test]
+fn library_tools_nearest_neighbours_and_matrix() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("lib.smi");
+    // Two families (phenols, pyridines) and an outlier.
+    std::fs::write(
+        &file,
+        "Oc1ccccc1 p1\nCc1ccccc1O p2\nCCc1ccccc1O p3\nc1ccncc1 y1\nCc1ccncc1 y2\nClCCCCCCCCBr x\n",
+    )
+    .unwrap();
+    json_lines(&soyaku(&data, &["library", "import", file.to_str().unwrap(), "--output", "json"]));
+
+    let picks = json_lines(&soyaku(&data, &["library", "pick", "--n", "3", "--format", "json"]));
+    let picked: Vec<&str> = picks.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(picked.len(), 3);
+    assert_eq!(picked[0], "SY-0000001", "an unseeded pick starts at the first compound");
+    assert!(picks[0]["score"].is_null() && picks[1]["score"].as_f64().unwrap() < 0.2);
+    let seeded = json_lines(&soyaku(
+        &data,
+        &["library", "pick", "--n", "1", "--seed", "SY-0000001", "--format", "json"],
+    ));
+    assert_ne!(seeded[0]["id"], "SY-0000001");
+    let unknown = soyaku(&data, &["library", "pick", "--n", "1", "--seed", "SY-0000099"]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("SY-0000099 is not in the library"));
+
+    let clusters = json_lines(&soyaku(
+        &data,
+        &["library", "cluster", "--threshold", "0.3", "--format", "json"],
+    ));
+    assert_eq!(clusters.len(), 6, "every compound in one cluster");
+    let cluster_of = |id: &str| clusters.iter().find(|r| r["id"] == id).unwrap()["cluster"].clone();
+    assert_eq!(cluster_of("SY-0000001"), cluster_of("SY-0000002"));
+    assert_ne!(cluster_of("SY-0000001"), cluster_of("SY-0000004"));
+    assert_eq!(clusters.iter().filter(|r| r["centroid"] == true).count(), {
+        let mut c: Vec<String> = clusters.iter().map(|r| r["cluster"].to_string()).collect();
+        c.dedup();
+        c.len()
+    });
+
+    let queries = dir.path().join("q.smi");
+    std::fs::write(&queries, "Oc1ccccc1 phenol\nnot-a-smiles\nc1ccncc1\n").unwrap();
+    let out = soyaku(
+        &data,
+        &[
+            "search",
+            "similar",
+            "--queries",
+            queries.to_str().unwrap(),
+            "--top",
+            "1",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("q.smi:2: skipped"));
+    let rows = json_lines(&out);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[0]["query"].as_str(), rows[0]["id"].as_str()),
+        (Some("phenol"), Some("SY-0000001"))
+    );
+    assert_eq!(
+        (rows[1]["query"].as_str(), rows[1]["id"].as_str()),
+        (Some("line 3"), Some("SY-0000004"))
+    );
+
+    let matrix = dir.path().join("m.csv");
+    let out = soyaku(
+        &data,
+        &["search", "matrix", "--threshold", "0.3", "--out", matrix.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&matrix).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("a,a_smiles,b,b_smiles,similarity"));
+    let pairs: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(pairs.iter().any(|p| p[0] == "SY-0000001" && p[2] == "SY-0000002"));
+    assert!(pairs.iter().all(|p| p[0] < p[2] && p[4].parse::<f64>().unwrap() >= 0.3));
+    assert!(!pairs.iter().any(|p| p[0] == "SY-0000001" && p[2] == "SY-0000004"));
+
+    let reindex = soyaku(&data, &["library", "reindex"]);
+    assert!(String::from_utf8_lossy(&reindex.stderr).contains("morgan-r2-2048.sfp: 6 fingerprints"));
+}

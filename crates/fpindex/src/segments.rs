@@ -28,6 +28,20 @@ impl Segments {
         &self.parts
     }
 
+    /// The segments, to be reused elsewhere.
+    pub fn into_parts(self) -> Vec<Index> {
+        self.parts
+    }
+
+    /// Runs `work` on the segments as one index: the only segment itself,
+    /// or a merged copy in memory.
+    pub fn with_one<T>(&self, work: impl FnOnce(&Index) -> T) -> T {
+        match self.parts.as_slice() {
+            [one] => work(one),
+            _ => work(&self.merged()),
+        }
+    }
+
     /// Number of fingerprints in all segments.
     pub fn len(&self) -> usize {
         self.parts.iter().map(Index::len).sum()

@@ -4,6 +4,8 @@
 use fpindex::{Index, Metric};
 use proptest::prelude::*;
 
+mod support;
+
 fn fingerprint(words: usize) -> impl Strategy<Value = Vec<u64>> {
     // Sparse, medium and dense fingerprints, like real ones of different size.
     prop_oneof![
@@ -80,13 +82,7 @@ proptest! {
 
 #[test]
 fn large_threshold_search_splits_across_threads_and_stays_exact() {
-    let mut state = 0x9e3779b97f4a7c15u64;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = support::xorshift(0x9e3779b97f4a7c15u64);
     let fps: Vec<(u64, Vec<u64>)> =
         (0..40_000).map(|i| (i, (0..WORDS).map(|_| next() & next()).collect())).collect();
     let query = fps[123].1.clone();

@@ -4,6 +4,8 @@
 use fpindex::{Index, Metric, Segments};
 use proptest::prelude::*;
 
+mod support;
+
 const WORDS: usize = 2;
 
 /// Few distinct bit patterns, so that ties and duplicates are common.
@@ -102,13 +104,7 @@ fn maxmin_rejects_an_unknown_seed() {
 
 #[test]
 fn matrix_tiles_span_many_blocks_and_chunks() {
-    let mut state = 0x2545f4914f6cdd1du64;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = support::xorshift(0x2545f4914f6cdd1du64);
     // 6,000 fingerprints: ~94 blocks, candidate ranges over several chunks.
     let fps: Vec<Vec<u64>> =
         (0..6_000).map(|_| vec![next() & next(), next() & next() & next()]).collect();

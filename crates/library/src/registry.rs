@@ -4,7 +4,7 @@
 //! SQL is written once, in the dialect SQLite and PostgreSQL share (`$n`
 //! placeholders, `ON CONFLICT`, `RETURNING`); only the migrations differ.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chem::{Descriptors, Fingerprint, MorganParams};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -464,17 +464,19 @@ impl Registry {
         Ok(Compound { parent, batches, samples, related })
     }
 
-    /// One kind of stored fingerprint of all parents, as a search index.
-    pub async fn fingerprint_index(
+    /// One kind of stored fingerprint of the parents with ids above
+    /// `after`, as a search index.
+    async fn fingerprints_after(
         &self,
         kind: FingerprintKind,
+        after: i64,
     ) -> Result<fpindex::Index, LibraryError> {
         use futures_util::TryStreamExt;
         let words = kind.default_bits() / 64;
-        let sql = format!("SELECT id, {} FROM parents", kind.column());
+        let sql = format!("SELECT id, {} FROM parents WHERE id > $1", kind.column());
         // Rows stream straight into two flat arrays; a million parents
         // would otherwise hold every row object and blob at once.
-        let mut rows = sqlx::query(&sql).fetch(&self.pool);
+        let mut rows = sqlx::query(&sql).bind(after).fetch(&self.pool);
         let (mut ids, mut flat) = (Vec::new(), Vec::new());
         while let Some(r) = rows.try_next().await? {
             let id: i64 = r.try_get(0)?;
@@ -495,42 +497,102 @@ impl Registry {
         Ok(fpindex::Index::from_flat(words, ids, flat))
     }
 
-    /// The index of `kind` kept in the file at `path`, rebuilt from the
-    /// registry when the file is missing, damaged or behind. Parents are
-    /// never deleted, so a file holding as many fingerprints as there are
-    /// parents is current.
-    pub async fn fingerprint_index_at(
+    /// The search index of `kind` kept in the folder `dir`, brought in step
+    /// with the registry first.
+    ///
+    /// The index is a base file and a delta file of later parents. Parents
+    /// are append-only with rising ids, so the parents above the highest id
+    /// held are exactly the missing ones: they are read alone and added to
+    /// the delta; the delta is folded into the base once it holds more than
+    /// an eighth of it, so appends stay small and searches see at most two
+    /// segments. Any other mismatch (a damaged file, a registry replaced
+    /// under the index, ids committed out of order) rebuilds from scratch.
+    pub async fn fingerprint_index_in(
         &self,
         kind: FingerprintKind,
-        path: &Path,
-    ) -> Result<fpindex::Index, LibraryError> {
-        let parents = self.counts().await?.parents;
-        if let Ok(index) = fpindex::Index::open(path) {
-            if index.len() as i64 == parents {
-                return Ok(index);
-            }
+        dir: &Path,
+    ) -> Result<fpindex::Segments, LibraryError> {
+        let (base_path, delta_path) = index_paths(kind, dir);
+        let parents = usize::try_from(self.counts().await?.parents).unwrap_or(0);
+        let Ok(base) = fpindex::Index::open(&base_path) else {
+            return self.rebuild_index(kind, dir).await;
+        };
+        let delta = delta_path.exists().then(|| fpindex::Index::open(&delta_path).ok()).flatten();
+        let held = fpindex::Segments::new(std::iter::once(base).chain(delta).collect());
+        if held.len() == parents {
+            return Ok(held);
         }
-        if let Some(dir) = path.parent() {
-            fs_err::create_dir_all(dir)
-                .map_err(|source| LibraryError::Read { path: dir.to_owned(), source })?;
+        let after = held.max_id().map_or(0, |id| id as i64);
+        let new = self.fingerprints_after(kind, after).await?;
+        if held.len() > parents || held.len() + new.len() != parents {
+            return self.rebuild_index(kind, dir).await;
         }
-        self.fingerprint_index(kind).await?.write(path)?;
-        Ok(fpindex::Index::open(path)?)
+        let mut parts: Vec<fpindex::Index> = held.into_parts();
+        let base = parts.remove(0);
+        parts.push(new);
+        let delta = fpindex::Segments::new(parts).merged();
+        if delta.len() * 8 > base.len() {
+            fpindex::Segments::new(vec![base, delta]).merged().write(&base_path)?;
+            remove_if_present(&delta_path)?;
+            return Ok(fpindex::Segments::new(vec![fpindex::Index::open(&base_path)?]));
+        }
+        delta.write(&delta_path)?;
+        Ok(fpindex::Segments::new(vec![base, fpindex::Index::open(&delta_path)?]))
+    }
+
+    /// Rebuilds the search index of `kind` in `dir` from every parent.
+    pub async fn rebuild_index(
+        &self,
+        kind: FingerprintKind,
+        dir: &Path,
+    ) -> Result<fpindex::Segments, LibraryError> {
+        let (base_path, delta_path) = index_paths(kind, dir);
+        fs_err::create_dir_all(dir)
+            .map_err(|source| LibraryError::Read { path: dir.to_owned(), source })?;
+        self.fingerprints_after(kind, 0).await?.write(&base_path)?;
+        remove_if_present(&delta_path)?;
+        Ok(fpindex::Segments::new(vec![fpindex::Index::open(&base_path)?]))
     }
 
     /// Canonical SMILES of each parent in `ids`, in the same order.
     pub async fn smiles_of(&self, ids: &[CompoundId]) -> Result<Vec<String>, LibraryError> {
+        // A few hundred ids per statement: one round trip each, and well
+        // inside every backend's limit on bound parameters.
+        const PER_QUERY: usize = 500;
+        let mut found = std::collections::HashMap::with_capacity(ids.len());
         let mut conn = self.pool.acquire().await?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let smiles: Option<String> =
-                sqlx::query_scalar("SELECT smiles FROM parents WHERE id = $1")
-                    .bind(id.0)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            out.push(smiles.ok_or_else(|| LibraryError::NotFound(id.to_string()))?);
+        for part in ids.chunks(PER_QUERY) {
+            let marks: Vec<String> = (1..=part.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT id, smiles FROM parents WHERE id IN ({})", marks.join(","));
+            let mut query = sqlx::query(&sql);
+            for id in part {
+                query = query.bind(id.0);
+            }
+            for r in query.fetch_all(&mut *conn).await? {
+                found.insert(r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?);
+            }
         }
-        Ok(out)
+        ids.iter()
+            .map(|id| {
+                found.get(&id.0).cloned().ok_or_else(|| LibraryError::NotFound(id.to_string()))
+            })
+            .collect()
+    }
+}
+
+/// The base and delta files of the index of `kind` in `dir`.
+fn index_paths(kind: FingerprintKind, dir: &Path) -> (PathBuf, PathBuf) {
+    let base = dir.join(kind.file_name());
+    let delta = base.with_extension("delta.sfp");
+    (base, delta)
+}
+
+fn remove_if_present(path: &Path) -> Result<(), LibraryError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(LibraryError::Read { path: path.to_owned(), source: e })
+        }
+        _ => Ok(()),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Substructure search over the registry: the pattern-fingerprint index
 //! screens, RDKit verifies each candidate, on every core, within a time
-//! budget. Hits come in index order (fewest pattern bits, so roughly
-//! smallest molecules, first).
+//! budget. Hits stream to the caller batch by batch, in index order: fewest
+//! pattern-fingerprint bits first, which puts small molecules first.
 
 use std::time::{Duration, Instant};
 
@@ -58,13 +58,16 @@ fn compile(text: &str, language: QueryLanguage) -> Result<Query, ChemError> {
 /// and the limit are checked between batches and between molecules.
 const BATCH: usize = 512;
 
-/// Finds parents containing `text` using the pattern index `index`.
+/// Finds parents containing `text` using the pattern index `index`. Each
+/// hit goes to `on_hit` as soon as its batch is verified (the result holds
+/// them all as well), so a caller can show hits while the search goes on.
 pub async fn search(
     registry: &Registry,
-    index: &fpindex::Index,
+    index: &fpindex::Segments,
     text: &str,
     language: QueryLanguage,
     limits: SearchLimits,
+    mut on_hit: impl FnMut(CompoundId, &str),
 ) -> Result<SubstructureResult, LibraryError> {
     let deadline = Instant::now() + limits.timeout;
     let query = compile(text, language).map_err(LibraryError::BadQuery)?;
@@ -93,14 +96,17 @@ pub async fn search(
         .expect("verification thread");
         for ((id, smiles), verdict) in ids.into_iter().zip(smiles).zip(matched) {
             match verdict {
-                Some(true) => result.hits.push((id, smiles)),
+                Some(true) if result.hits.len() < limits.limit => {
+                    on_hit(id, &smiles);
+                    result.hits.push((id, smiles));
+                }
+                Some(true) => {}
                 Some(false) => {}
                 None => result.partial = true,
             }
             result.verified += usize::from(verdict.is_some());
         }
     }
-    result.hits.truncate(limits.limit);
     Ok(result)
 }
 

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use library::import::{import_errors, import_file, ImportOptions, ImportSummary, Progress};
 use library::{CompoundId, Registry};
-use support::Ctx;
+use support::{demo_slice, Ctx};
 
 on_both_backends!(
     importing_twice_registers_once,
@@ -30,17 +30,6 @@ async fn import(registry: &Registry, path: &Path, options: &ImportOptions) -> Im
     import_file(registry, path, options, &|_| {}, &AtomicBool::new(false))
         .await
         .expect("import runs")
-}
-
-fn demo_slice(n: usize) -> String {
-    let gz = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/demo/moses-demo.smi.gz"),
-    )
-    .expect("demo library present");
-    let mut text = String::new();
-    use std::io::Read;
-    flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut text).expect("gzip");
-    text.lines().take(n).map(|l| format!("{l}\n")).collect()
 }
 
 async fn importing_twice_registers_once(ctx: &Ctx) {

@@ -1,16 +1,20 @@
 //! Substructure search equals matching every registered parent with RDKit
 //! (the fingerprint screen loses nothing), honours its limit, and returns
-//! partial results when its time budget runs out.
+//! partial results when its time budget runs out. On SQLite and PostgreSQL.
 
-use std::io::Read;
-use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+mod support;
+
 use chem::{Molecule, Query};
+use fpindex::Segments;
 use library::import::{import_file, ImportOptions};
 use library::substructure::{search, QueryLanguage, SearchLimits};
 use library::{CompoundId, FingerprintKind, Registry};
+use support::{demo_slice, Ctx};
+
+on_both_backends!(screen_and_verify_equal_matching_everything, limit_budget_and_bad_queries);
 
 const QUERIES: &[&str] = &[
     "c1ccccc1",
@@ -25,27 +29,22 @@ const QUERIES: &[&str] = &[
     "[$([NX3;H2,H1;!$(NC=O)])]",
 ];
 
-async fn demo_registry(dir: &Path, n: usize) -> Registry {
-    let gz = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/demo/moses-demo.smi.gz"),
-    )
-    .unwrap();
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut text).unwrap();
-    let file = dir.join("lib.smi");
-    std::fs::write(&file, text.lines().take(n).collect::<Vec<_>>().join("\n")).unwrap();
-    let registry = Registry::open_dir(&dir.join("data")).await.unwrap();
+async fn demo_registry(ctx: &Ctx, n: usize) -> (Registry, Segments) {
+    let file = ctx.dir().join("lib.smi");
+    std::fs::write(&file, demo_slice(n)).unwrap();
+    let registry = ctx.registry().await;
     import_file(&registry, &file, &ImportOptions::default(), &|_| {}, &AtomicBool::new(false))
         .await
         .unwrap();
-    registry
+    let index = registry
+        .fingerprint_index_in(FingerprintKind::Pattern, &ctx.dir().join("index"))
+        .await
+        .unwrap();
+    (registry, index)
 }
 
-#[tokio::test]
-async fn screen_and_verify_equal_matching_everything() {
-    let dir = tempfile::tempdir().unwrap();
-    let registry = demo_registry(dir.path(), 600).await;
-    let index = registry.fingerprint_index(FingerprintKind::Pattern).await.unwrap();
+async fn screen_and_verify_equal_matching_everything(ctx: &Ctx) {
+    let (registry, index) = demo_registry(ctx, 600).await;
     let n = registry.counts().await.unwrap().parents;
     let ids: Vec<CompoundId> = (1..=n).map(CompoundId).collect();
     let all: Vec<(CompoundId, Molecule)> = ids
@@ -59,30 +58,38 @@ async fn screen_and_verify_equal_matching_everything() {
         let query = Query::from_smarts(q).unwrap();
         let mut expected: Vec<CompoundId> =
             all.iter().filter(|(_, m)| m.has_substructure(&query)).map(|(id, _)| *id).collect();
-        let found = search(&registry, &index, q, QueryLanguage::Smarts, unlimited).await.unwrap();
+        let mut streamed = Vec::new();
+        let found = search(&registry, &index, q, QueryLanguage::Smarts, unlimited, |id, _| {
+            streamed.push(id)
+        })
+        .await
+        .unwrap();
         assert!(!found.partial);
         assert!(found.candidates <= all.len());
         let mut got: Vec<CompoundId> = found.hits.iter().map(|(id, _)| *id).collect();
+        assert_eq!(streamed, got, "every hit streamed, in result order");
         got.sort();
         expected.sort();
         assert_eq!(got, expected, "query {q}");
     }
 }
 
-#[tokio::test]
-async fn limit_budget_and_bad_queries() {
-    let dir = tempfile::tempdir().unwrap();
-    let registry = demo_registry(dir.path(), 200).await;
-    let index = registry.fingerprint_index(FingerprintKind::Pattern).await.unwrap();
+async fn limit_budget_and_bad_queries(ctx: &Ctx) {
+    let (registry, index) = demo_registry(ctx, 200).await;
     let some = SearchLimits { limit: 5, timeout: Duration::from_secs(60) };
-    let found = search(&registry, &index, "c1ccccc1", QueryLanguage::Smarts, some).await.unwrap();
+    let found = search(&registry, &index, "c1ccccc1", QueryLanguage::Smarts, some, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(found.hits.len(), 5);
     let none = SearchLimits { limit: 100, timeout: Duration::ZERO };
-    let found = search(&registry, &index, "C", QueryLanguage::Smarts, none).await.unwrap();
+    let found =
+        search(&registry, &index, "C", QueryLanguage::Smarts, none, |_, _| {}).await.unwrap();
     assert!(found.partial && found.hits.is_empty() && found.candidates > 0);
-    let as_smiles =
-        search(&registry, &index, "c1ccccc1", QueryLanguage::Smiles, some).await.unwrap();
+    let as_smiles = search(&registry, &index, "c1ccccc1", QueryLanguage::Smiles, some, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(as_smiles.hits.len(), 5);
-    let err = search(&registry, &index, "[C;", QueryLanguage::Smarts, some).await.unwrap_err();
+    let err =
+        search(&registry, &index, "[C;", QueryLanguage::Smarts, some, |_, _| {}).await.unwrap_err();
     assert!(err.to_string().starts_with("invalid query: invalid SMARTS"), "{err}");
 }

@@ -29,6 +29,18 @@ macro_rules! on_both_backends {
     )*};
 }
 
+/// The first `n` lines of the bundled demo library, as a SMILES file's text.
+pub fn demo_slice(n: usize) -> String {
+    use std::io::Read;
+    let gz = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/demo/moses-demo.smi.gz"),
+    )
+    .expect("demo library present");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut text).expect("gzip");
+    text.lines().take(n).map(|l| format!("{l}\n")).collect()
+}
+
 /// A temporary directory and a backend to make registries on.
 pub struct Ctx {
     // Fields drop in order: the server stops before its directory goes.

@@ -1,0 +1,330 @@
+//! `soyaku search …`: similarity (one query or a whole file of them),
+//! substructure (hits printed as they are found) and the all-pairs matrix.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use chem::{Molecule, MorganParams};
+use clap::{Subcommand, ValueEnum};
+use fpindex::{Hit, Metric};
+use library::substructure::{self, QueryLanguage, SearchLimits};
+use library::{CompoundId, FingerprintKind, Registry};
+use serde_json::{json, Value};
+
+use crate::chem_cmd::merge;
+use crate::output::{print_rows, OutputFormat, RowStream};
+use crate::Context;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum QueryArg {
+    /// SMARTS pattern (most SMILES are valid SMARTS).
+    Smarts,
+    /// A SMILES molecule, matched as drawn.
+    Smiles,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum MetricArg {
+    /// Common bits over all bits set in either.
+    Tanimoto,
+    /// Common bits with query-only and library-only bits weighted by α and β.
+    Tversky,
+}
+
+/// What a similarity search returns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Wanted {
+    /// The k best.
+    Top(usize),
+    /// All at or above a score.
+    Threshold(f64),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub(crate) enum MatrixFormat {
+    /// `a,a_smiles,b,b_smiles,similarity` with a header row.
+    #[default]
+    Csv,
+    /// One JSON object per pair.
+    Json,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SearchCommand {
+    /// Compounds containing a substructure: pattern-fingerprint screen, then
+    /// RDKit verification on every core. Hits are printed as they are found,
+    /// fewest pattern bits (small molecules) first.
+    Substructure {
+        /// The query, SMARTS by default.
+        #[arg(long)]
+        query: String,
+        /// How to read the query.
+        #[arg(long = "as", value_enum, default_value_t = QueryArg::Smarts)]
+        language: QueryArg,
+        /// Stop after this many hits.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        /// Time budget; what was found by then is returned, marked partial.
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Compounds most similar to a query, or to every query of a file (N×M),
+    /// by Morgan fingerprints (radius 2, 2048 bits).
+    #[command(group = clap::ArgGroup::new("mode").args(["top", "threshold"]))]
+    #[command(group = clap::ArgGroup::new("input").args(["smiles", "queries"]).required(true))]
+    Similar {
+        /// Query structure as SMILES.
+        #[arg(long)]
+        smiles: Option<String>,
+        /// A SMILES file of queries (`SMILES [name]` per line): each is
+        /// searched, on all cores, and its rows carry its name.
+        #[arg(long)]
+        queries: Option<PathBuf>,
+        /// The K most similar compounds (the default, with K = 10).
+        #[arg(long)]
+        top: Option<usize>,
+        /// Every compound scoring at least T.
+        #[arg(long)]
+        threshold: Option<f64>,
+        /// Similarity measure.
+        #[arg(long, value_enum, default_value_t = MetricArg::Tanimoto)]
+        metric: MetricArg,
+        /// Tversky weight of bits only in the query.
+        #[arg(long, default_value_t = 0.5)]
+        alpha: f64,
+        /// Tversky weight of bits only in the library compound.
+        #[arg(long, default_value_t = 0.5)]
+        beta: f64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Every pair of library compounds with Tanimoto similarity at least T
+    /// (a sparse all-pairs matrix), written to a file.
+    Matrix {
+        /// Lowest similarity written.
+        #[arg(long)]
+        threshold: f64,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// File format.
+        #[arg(long = "out-format", value_enum, default_value_t)]
+        out_format: MatrixFormat,
+    },
+}
+
+pub(crate) async fn run(ctx: &Context, command: SearchCommand) -> Result<()> {
+    let registry = ctx.registry().await?;
+    match command {
+        SearchCommand::Substructure { query, language, limit, timeout_ms, format } => {
+            let index = search_index(ctx, &registry, FingerprintKind::Pattern).await?;
+            let language = match language {
+                QueryArg::Smarts => QueryLanguage::Smarts,
+                QueryArg::Smiles => QueryLanguage::Smiles,
+            };
+            let limits =
+                SearchLimits { limit, timeout: std::time::Duration::from_millis(timeout_ms) };
+            let mut rows = RowStream::new(format, &["id", "smiles", "score"]);
+            let found =
+                substructure::search(&registry, &index, &query, language, limits, |id, s| {
+                    rows.push(&json!({"id": id.to_string(), "smiles": s, "score": 1.0}));
+                })
+                .await?;
+            eprintln!(
+                "{} hits; {} candidates passed the screen, {} verified{}",
+                found.hits.len(),
+                found.candidates,
+                found.verified,
+                if found.partial { "; PARTIAL: the time budget ran out" } else { "" }
+            );
+            Ok(())
+        }
+        SearchCommand::Similar { smiles, queries, top, threshold, metric, alpha, beta, format } => {
+            if !(0.0..=1.0).contains(&threshold.unwrap_or(0.0)) {
+                anyhow::bail!("--threshold must be between 0 and 1");
+            }
+            if alpha < 0.0 || beta < 0.0 {
+                anyhow::bail!("--alpha and --beta must not be negative");
+            }
+            let metric = match metric {
+                MetricArg::Tanimoto => Metric::Tanimoto,
+                MetricArg::Tversky => Metric::Tversky { alpha, beta },
+            };
+            let wanted = threshold.map_or(Wanted::Top(top.unwrap_or(10)), Wanted::Threshold);
+            match (smiles, queries) {
+                (Some(smiles), _) => {
+                    let hits = similar(ctx, &registry, &smiles, metric, wanted).await?;
+                    print_rows(format, &["id", "smiles", "score"], &hits);
+                }
+                (None, Some(file)) => {
+                    similar_file(ctx, &registry, &file, metric, wanted, format).await?;
+                }
+                (None, None) => unreachable!("clap requires --smiles or --queries"),
+            }
+            Ok(())
+        }
+        SearchCommand::Matrix { threshold, out, out_format } => {
+            if !(0.0..=1.0).contains(&threshold) {
+                anyhow::bail!("--threshold must be between 0 and 1");
+            }
+            let index = search_index(ctx, &registry, FingerprintKind::Morgan).await?;
+            let started = std::time::Instant::now();
+            let pairs = index.with_one(|one| one.similarity_matrix(threshold));
+            let elapsed = started.elapsed();
+            write_matrix(&registry, &pairs, &out, out_format).await?;
+            eprintln!(
+                "{} pairs at Tanimoto >= {threshold} among {} compounds in {:.1} s; written to {}",
+                pairs.len(),
+                index.len(),
+                elapsed.as_secs_f64(),
+                out.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The search index of `kind` in the data directory, in step with the
+/// registry (appending what was imported since it was last used).
+pub(crate) async fn search_index(
+    ctx: &Context,
+    registry: &Registry,
+    kind: FingerprintKind,
+) -> Result<fpindex::Segments> {
+    registry
+        .fingerprint_index_in(kind, &ctx.data.join("index"))
+        .await
+        .context("bringing the search index in step with the registry")
+}
+
+fn morgan_of(smiles: &str) -> Result<Vec<u64>> {
+    let query = Molecule::from_smiles(smiles)
+        .with_context(|| format!("'{smiles}' is not a structure Soyaku can read"))?;
+    Ok(query.morgan(MorganParams::default()).words().to_vec())
+}
+
+fn search_one(index: &fpindex::Segments, fp: &[u64], metric: Metric, wanted: Wanted) -> Vec<Hit> {
+    match wanted {
+        Wanted::Top(k) => index.top_k(fp, metric, k),
+        Wanted::Threshold(t) => index.threshold(fp, metric, t),
+    }
+}
+
+/// Rows with the registry id and canonical SMILES of each of `ids`.
+pub(crate) async fn compound_rows(registry: &Registry, ids: &[u64]) -> Result<Vec<Value>> {
+    let ids: Vec<CompoundId> = ids.iter().map(|&id| CompoundId(id as i64)).collect();
+    let smiles = registry.smiles_of(&ids).await?;
+    Ok(ids.iter().zip(smiles).map(|(id, s)| json!({"id": id.to_string(), "smiles": s})).collect())
+}
+
+/// Hits as rows with registry id, canonical SMILES and score.
+async fn hit_rows(registry: &Registry, hits: &[Hit]) -> Result<Vec<Value>> {
+    let ids: Vec<u64> = hits.iter().map(|h| h.id).collect();
+    let mut rows = compound_rows(registry, &ids).await?;
+    for (row, hit) in rows.iter_mut().zip(hits) {
+        row["score"] = json!(hit.score);
+    }
+    Ok(rows)
+}
+
+pub(crate) async fn similar(
+    ctx: &Context,
+    registry: &Registry,
+    smiles: &str,
+    metric: Metric,
+    wanted: Wanted,
+) -> Result<Vec<Value>> {
+    let fp = morgan_of(smiles)?;
+    let index = search_index(ctx, registry, FingerprintKind::Morgan).await?;
+    hit_rows(registry, &search_one(&index, &fp, metric, wanted)).await
+}
+
+/// The N×M search: every query of a SMILES file against the library, the
+/// queries spread over the cores. Unreadable queries are reported with their
+/// line and skipped.
+async fn similar_file(
+    ctx: &Context,
+    registry: &Registry,
+    file: &Path,
+    metric: Metric,
+    wanted: Wanted,
+    format: OutputFormat,
+) -> Result<()> {
+    let text = fs_err::read_to_string(file)?;
+    let (mut names, mut fps) = (Vec::new(), Vec::new());
+    for (n, line) in text.lines().enumerate() {
+        let mut fields = line.split_whitespace();
+        let Some(smiles) = fields.next().filter(|s| !s.starts_with('#')) else { continue };
+        match morgan_of(smiles) {
+            Ok(fp) => {
+                names.push(fields.next().map_or_else(|| format!("line {}", n + 1), str::to_owned));
+                fps.push(fp);
+            }
+            Err(e) => eprintln!("{}:{}: skipped: {e:#}", file.display(), n + 1),
+        }
+    }
+    let index = search_index(ctx, registry, FingerprintKind::Morgan).await?;
+    let started = std::time::Instant::now();
+    let results = match wanted {
+        Wanted::Top(k) => index.top_k_many(&fps, metric, k),
+        Wanted::Threshold(t) => index.threshold_many(&fps, metric, t),
+    };
+    let elapsed = started.elapsed();
+    let mut rows = RowStream::new(format, &["query", "id", "smiles", "score"]);
+    for (name, hits) in names.iter().zip(&results) {
+        for hit in hit_rows(registry, hits).await? {
+            let mut row = json!({ "query": name });
+            merge(&mut row, hit);
+            rows.push(&row);
+        }
+    }
+    eprintln!(
+        "{} queries x {} compounds searched in {:.3} s",
+        fps.len(),
+        index.len(),
+        elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn write_matrix(
+    registry: &Registry,
+    pairs: &[fpindex::Pair],
+    out: &Path,
+    format: MatrixFormat,
+) -> Result<()> {
+    let mut ids: Vec<CompoundId> =
+        pairs.iter().flat_map(|p| [p.a, p.b]).map(|id| CompoundId(id as i64)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let smiles: HashMap<i64, String> =
+        ids.iter().map(|id| id.0).zip(registry.smiles_of(&ids).await?).collect();
+    let file = fs_err::File::create(out)?;
+    let mut w = std::io::BufWriter::new(file);
+    if let MatrixFormat::Csv = format {
+        writeln!(w, "a,a_smiles,b,b_smiles,similarity")?;
+    }
+    for p in pairs {
+        let (a, b) = (CompoundId(p.a as i64), CompoundId(p.b as i64));
+        let (sa, sb) = (&smiles[&a.0], &smiles[&b.0]);
+        match format {
+            // Canonical SMILES contain no commas or quotes, so fields need
+            // no quoting.
+            MatrixFormat::Csv => writeln!(w, "{a},{sa},{b},{sb},{:.6}", p.score)?,
+            MatrixFormat::Json => writeln!(
+                w,
+                "{}",
+                json!({"a": a.to_string(), "a_smiles": sa, "b": b.to_string(), "b_smiles": sb,
+                       "similarity": p.score})
+            )?,
+        }
+    }
+    w.flush().with_context(|| format!("writing {}", out.display()))?;
+    Ok(())
+}
