@@ -66,6 +66,24 @@ impl Metric {
         }
     }
 
+    /// The fewest common bits with which a candidate of `c` bits scores at
+    /// least `threshold` against a query of `q` bits, if any does. The score
+    /// never falls as common bits rise (the denominator grows by at most
+    /// what the numerator does), so a binary search over the exact score
+    /// finds it, and comparing common bits with it loses no hit.
+    fn min_common(self, q: u32, c: u32, threshold: f64) -> Option<u32> {
+        let (mut lo, mut hi) = (0, q.min(c) + 1);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.score(mid, q, c) >= threshold {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        (lo <= q.min(c)).then_some(lo)
+    }
+
     /// The highest score any candidate with `c` bits can reach: the score
     /// when every bit of the smaller fingerprint is shared.
     fn bound(self, q: u32, c: u32) -> f64 {
@@ -270,6 +288,13 @@ impl Index {
         hits
     }
 
+    /// How many fingerprints [`Index::threshold`] reads for this query: those
+    /// whose popcount bound reaches the threshold.
+    pub fn candidates(&self, query: &[u64], metric: Metric, threshold: f64) -> usize {
+        let q = self.check_query(query);
+        self.reachable(q, metric, threshold).map_or(0, |range| range.len())
+    }
+
     /// The hits of [`Index::threshold`] in scan order, found on all threads
     /// or, for callers that spread many queries over the threads themselves,
     /// on the calling thread alone.
@@ -311,15 +336,29 @@ impl Index {
         threshold: f64,
         range: Range<usize>,
     ) -> Vec<Hit> {
-        let kernel = kernel::intersection();
-        let mut hits = Vec::new();
-        for position in range {
-            let fp = self.fingerprint(position);
-            let c = fp.iter().map(|w| w.count_ones()).sum();
-            let score = metric.score(kernel(query, fp), q, c);
-            if score >= threshold {
-                hits.push(Hit { id: self.ids()[position], score });
+        let scan = kernel::scan();
+        let (mut hits, mut found) = (Vec::new(), Vec::new());
+        let mut start = range.start;
+        while start < range.end {
+            // The bucket holding `start`, cut to the range.
+            let c = self.buckets().partition_point(|&b| b as usize <= start) - 1;
+            let end = self.bucket(c).end.min(range.end);
+            if let Some(need) = metric.min_common(q, c as u32, threshold) {
+                found.clear();
+                scan(
+                    query,
+                    &self.fingerprints()[start * self.words..end * self.words],
+                    need,
+                    &mut found,
+                );
+                for &(i, common) in &found {
+                    let score = metric.score(common, q, c as u32);
+                    if score >= threshold {
+                        hits.push(Hit { id: self.ids()[start + i as usize], score });
+                    }
+                }
             }
+            start = end;
         }
         hits
     }

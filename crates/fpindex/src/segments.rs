@@ -75,6 +75,12 @@ impl Segments {
         self.merge(|p| p.threshold_unsorted(query, metric, threshold, true), usize::MAX)
     }
 
+    /// How many fingerprints a [`Segments::threshold`] search reads: those
+    /// whose popcount bound reaches the threshold.
+    pub fn candidates(&self, query: &[u64], metric: Metric, threshold: f64) -> usize {
+        self.parts.iter().map(|p| p.candidates(query, metric, threshold)).sum()
+    }
+
     /// [`Index::top_k`] over every segment.
     pub fn top_k(&self, query: &[u64], metric: Metric, k: usize) -> Vec<Hit> {
         self.merge(|p| p.top_k(query, metric, k), k)

@@ -40,6 +40,7 @@ proptest! {
             .into_iter()
             .filter(|h| h.score >= threshold)
             .collect();
+        prop_assert!(index.candidates(&query, metric, threshold) >= expected.len());
         prop_assert_eq!(index.threshold(&query, metric, threshold), expected);
     }
 
