@@ -14,6 +14,7 @@
 #include <GraphMol/MolDraw2D/MolDraw2DSVG.h>
 #include <GraphMol/MolDraw2D/MolDraw2DUtils.h>
 #include <GraphMol/MolHash/MolHash.h>
+#include <GraphMol/MolPickler.h>
 #include <GraphMol/MolStandardize/Charge.h>
 #include <GraphMol/MolStandardize/Fragment.h>
 #include <GraphMol/MolStandardize/Metal.h>
@@ -128,6 +129,43 @@ std::unique_ptr<ROMol> parse_with(const char *what, Parse parse) {
 std::unique_ptr<ROMol> mol_from_smiles(rust::Str smiles) {
   std::string text(smiles);
   return parse_with("SMILES", [&] { return RDKit::SmilesToMol(text); });
+}
+
+// SMILES that RDKit wrote from a sanitised molecule (a registry's canonical
+// SMILES): its aromatic flags are already RDKit's, so kekulisation,
+// aromaticity perception and cleanup are skipped; every other sanitisation
+// step (properties, rings, conjugation, hybridisation, Hs) runs, so matching
+// sees the molecule a full parse gives. RDKit's SubstructLibrary reads its
+// "trusted SMILES" the same way.
+std::unique_ptr<ROMol> mol_from_trusted_smiles(rust::Str smiles) {
+  std::string text(smiles);
+  return parse_with("SMILES", [&] {
+    RDKit::RWMol *mol = RDKit::SmilesToMol(text, 0, false);
+    if (mol) {
+      unsigned int failed = 0;
+      RDKit::MolOps::sanitizeMol(
+          *mol, failed,
+          RDKit::MolOps::SANITIZE_ALL ^ RDKit::MolOps::SANITIZE_KEKULIZE ^
+              RDKit::MolOps::SANITIZE_SETAROMATICITY ^ RDKit::MolOps::SANITIZE_CLEANUP);
+    }
+    return mol;
+  });
+}
+
+rust::Vec<uint8_t> mol_to_pickle(const ROMol &mol) {
+  std::string bytes;
+  RDKit::MolPickler::pickleMol(mol, bytes);
+  rust::Vec<uint8_t> out;
+  out.reserve(bytes.size());
+  for (char c : bytes) out.push_back(static_cast<uint8_t>(c));
+  return out;
+}
+
+std::unique_ptr<ROMol> mol_from_pickle(rust::Slice<const uint8_t> bytes) {
+  std::string text(reinterpret_cast<const char *>(bytes.data()), bytes.size());
+  auto mol = std::make_unique<ROMol>();
+  RDKit::MolPickler::molFromPickle(text, mol.get());
+  return mol;
 }
 
 std::unique_ptr<ROMol> mol_from_smarts(rust::Str smarts) {

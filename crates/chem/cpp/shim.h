@@ -18,6 +18,9 @@ struct InchiResult;
 using RDKit::ROMol;
 
 std::unique_ptr<ROMol> mol_from_smiles(rust::Str smiles);
+std::unique_ptr<ROMol> mol_from_trusted_smiles(rust::Str smiles);
+rust::Vec<uint8_t> mol_to_pickle(const ROMol &mol);
+std::unique_ptr<ROMol> mol_from_pickle(rust::Slice<const uint8_t> bytes);
 std::unique_ptr<ROMol> mol_from_smarts(rust::Str smarts);
 std::unique_ptr<ROMol> mol_from_molblock(rust::Str block);
 std::unique_ptr<ROMol> clone_mol(const ROMol &mol);

@@ -98,6 +98,31 @@ impl Molecule {
             .map_err(|e| ChemError::Parse { format: "SMILES", reason: e.what().to_owned() })
     }
 
+    /// Parses SMILES that RDKit itself wrote from a sanitised molecule, such
+    /// as a registry's canonical SMILES, skipping the sanitisation steps
+    /// whose result the text already records (kekulisation, aromaticity,
+    /// cleanup): about twice as fast, for reading stored structures back
+    /// to match them. Other SMILES must go through [`Molecule::from_smiles`].
+    pub fn from_trusted_smiles(smiles: &str) -> Result<Molecule, ChemError> {
+        ffi::bridge::mol_from_trusted_smiles(smiles)
+            .map(|raw| Molecule { raw })
+            .map_err(|e| ChemError::Parse { format: "SMILES", reason: e.what().to_owned() })
+    }
+
+    /// RDKit's binary form of the molecule (its "pickle"): everything a
+    /// sanitised molecule carries, rings included, read back by
+    /// [`Molecule::from_pickle`] several times faster than SMILES are parsed.
+    pub fn to_pickle(&self) -> Vec<u8> {
+        ffi::bridge::mol_to_pickle(&self.raw)
+    }
+
+    /// Reads a molecule written by [`Molecule::to_pickle`].
+    pub fn from_pickle(bytes: &[u8]) -> Result<Molecule, ChemError> {
+        ffi::bridge::mol_from_pickle(bytes)
+            .map(|raw| Molecule { raw })
+            .map_err(|e| ChemError::Parse { format: "RDKit pickle", reason: e.what().to_owned() })
+    }
+
     /// Parses a V2000 or V3000 mol block as `Chem.MolFromMolBlock` does.
     pub fn from_molblock(block: &str) -> Result<Molecule, ChemError> {
         ffi::bridge::mol_from_molblock(block)

@@ -263,6 +263,18 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
                     started.elapsed().as_secs_f64()
                 );
             }
+            let started = std::time::Instant::now();
+            let store = dir.join(library::structures::FILE_NAME);
+            if store.exists() {
+                fs_err::remove_file(&store)?;
+            }
+            let structures = registry.structures_in(&dir).await?;
+            eprintln!(
+                "{}: {} molecules, built in {:.1} s",
+                library::structures::FILE_NAME,
+                structures.len(),
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         LibraryCommand::Stats { format } => {

@@ -130,12 +130,16 @@ pub(crate) async fn run(ctx: &Context, command: SearchCommand) -> Result<()> {
             };
             let limits =
                 SearchLimits { limit, timeout: std::time::Duration::from_millis(timeout_ms) };
+            let structures = registry
+                .structures_in(&ctx.data.join("index"))
+                .await
+                .context("bringing the structure store in step with the registry")?;
             let mut rows = RowStream::new(format, &["id", "smiles", "score"]);
             let found =
-                substructure::search(&registry, &index, &query, language, limits, |id, s| {
-                    rows.push(&json!({"id": id.to_string(), "smiles": s, "score": 1.0}));
-                })
-                .await?;
+                substructure::search(&index, &structures, &query, language, limits, |id| {
+                    let smiles = structures.molecule(id).map(|m| m.canonical_smiles());
+                    rows.push(&json!({"id": id.to_string(), "smiles": smiles, "score": 1.0}));
+                })?;
             eprintln!(
                 "{} hits; {} candidates passed the screen, {} verified{}",
                 found.hits.len(),

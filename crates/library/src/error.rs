@@ -32,6 +32,9 @@ pub enum LibraryError {
     /// A registry id that does not exist.
     #[error("no compound {0} in the registry")]
     NotFound(String),
+    /// A file could not be read or written (the message names it).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
     /// The database could not be opened, migrated or queried.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

@@ -27,6 +27,7 @@ mod id;
 pub mod import;
 mod prepare;
 mod registry;
+pub mod structures;
 pub mod substructure;
 
 pub use error::LibraryError;
@@ -36,6 +37,7 @@ pub use registry::{
     Batch, Compound, Counts, FingerprintKind, NewBatch, Parent, Registry, Related, Sample,
     SampleData,
 };
+pub use structures::Structures;
 
 /// Seconds since the Unix epoch, the registry's timestamp unit.
 pub(crate) fn now() -> i64 {

@@ -554,6 +554,40 @@ impl Registry {
         Ok(fpindex::Segments::new(vec![fpindex::Index::open(&base_path)?]))
     }
 
+    /// The structure store in the folder `dir`, brought in step with the
+    /// registry first: parents above the highest id held are pickled and
+    /// appended (the file is rewritten from the old one, not from the
+    /// database); any other mismatch rebuilds it.
+    pub async fn structures_in(&self, dir: &Path) -> Result<crate::Structures, LibraryError> {
+        use futures_util::TryStreamExt;
+        let path = crate::structures::path_in(dir);
+        let parents = usize::try_from(self.counts().await?.parents).unwrap_or(0);
+        let mut held = crate::Structures::open(&path).ok().filter(|s| s.len() <= parents);
+        if let Some(current) = held.take_if(|s| s.len() == parents) {
+            return Ok(current);
+        }
+        let after = held.as_ref().and_then(|s| s.max_id()).unwrap_or(0);
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, smiles FROM parents WHERE id > $1 ORDER BY id")
+                .bind(after)
+                .fetch(&self.pool)
+                .try_collect()
+                .await?;
+        let held = held.filter(|s| s.len() + rows.len() == parents);
+        let rows = if held.is_none() && after > 0 {
+            sqlx::query_as("SELECT id, smiles FROM parents ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?
+        } else {
+            rows
+        };
+        fs_err::create_dir_all(dir)?;
+        let pickles = tokio::task::spawn_blocking(move || crate::structures::pickle_all(&rows))
+            .await
+            .expect("pickling task")?;
+        crate::Structures::extend_to(held.as_ref(), &pickles, &path)
+    }
+
     /// Canonical SMILES of each parent in `ids`, in the same order.
     pub async fn smiles_of(&self, ids: &[CompoundId]) -> Result<Vec<String>, LibraryError> {
         // A few hundred ids per statement: one round trip each, and well

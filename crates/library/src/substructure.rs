@@ -1,5 +1,6 @@
 //! Substructure search over the registry: the pattern-fingerprint index
-//! screens, RDKit verifies each candidate, on every core, within a time
+//! screens, RDKit verifies each candidate (read from the structure store),
+//! on every core, within a time
 //! budget. Hits stream to the caller batch by batch, in index order: fewest
 //! pattern-fingerprint bits first, which puts small molecules first.
 
@@ -7,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chem::{ChemError, Molecule, Query};
 
-use crate::{CompoundId, LibraryError, Registry};
+use crate::{CompoundId, LibraryError, Structures};
 
 /// How the query text is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,8 +38,8 @@ impl Default for SearchLimits {
 /// The answer to a substructure search.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubstructureResult {
-    /// Matching parents and their SMILES, in index order.
-    pub hits: Vec<(CompoundId, String)>,
+    /// Matching parents, in index order.
+    pub hits: Vec<CompoundId>,
     /// Parents that passed the fingerprint screen.
     pub candidates: usize,
     /// Candidates checked with RDKit before the search stopped.
@@ -54,31 +55,39 @@ fn compile(text: &str, language: QueryLanguage) -> Result<Query, ChemError> {
     }
 }
 
-/// Candidates are fetched and verified this many at a time; the time budget
-/// and the limit are checked between batches and between molecules.
-const BATCH: usize = 512;
+/// Candidates are verified in batches that start small (the first hits come
+/// quickly) and double up to a size that keeps the cores busy; the time
+/// budget and the limit are checked between batches and between molecules.
+const FIRST_BATCH: usize = 256;
+const LARGEST_BATCH: usize = 16_384;
 
-/// Finds parents containing `text` using the pattern index `index`. Each
-/// hit goes to `on_hit` as soon as its batch is verified (the result holds
-/// them all as well), so a caller can show hits while the search goes on.
-pub async fn search(
-    registry: &Registry,
+/// Finds parents containing `text`: `index` is the pattern-fingerprint
+/// index, `structures` the structure store, both in step with the registry.
+/// Each hit goes to `on_hit` as soon as its batch is verified (the result
+/// holds them all as well), so a caller can show hits while the search goes
+/// on. Blocks the calling thread while all cores verify.
+pub fn search(
     index: &fpindex::Segments,
+    structures: &Structures,
     text: &str,
     language: QueryLanguage,
     limits: SearchLimits,
-    mut on_hit: impl FnMut(CompoundId, &str),
+    mut on_hit: impl FnMut(CompoundId),
 ) -> Result<SubstructureResult, LibraryError> {
     let deadline = Instant::now() + limits.timeout;
     let query = compile(text, language).map_err(LibraryError::BadQuery)?;
-    let candidates = index.supersets(query.pattern_fingerprint().words());
+    let candidates: Vec<CompoundId> = index
+        .supersets(query.pattern_fingerprint().words())
+        .into_iter()
+        .map(|id| CompoundId(id as i64))
+        .collect();
     let mut result = SubstructureResult {
         hits: Vec::new(),
         candidates: candidates.len(),
         verified: 0,
         partial: false,
     };
-    for batch in candidates.chunks(BATCH) {
+    for batch in batches(candidates.len()).map(|range| &candidates[range]) {
         if result.hits.len() >= limits.limit {
             break;
         }
@@ -86,22 +95,14 @@ pub async fn search(
             result.partial = true;
             break;
         }
-        let ids: Vec<CompoundId> = batch.iter().map(|&id| CompoundId(id as i64)).collect();
-        let smiles = registry.smiles_of(&ids).await?;
-        let owned_text = text.to_owned();
-        let (matched, smiles) = tokio::task::spawn_blocking(move || {
-            (verify(&owned_text, language, &smiles, deadline), smiles)
-        })
-        .await
-        .expect("verification thread");
-        for ((id, smiles), verdict) in ids.into_iter().zip(smiles).zip(matched) {
+        let verdicts = verify(text, language, structures, batch, deadline)?;
+        for (&id, verdict) in batch.iter().zip(verdicts) {
             match verdict {
                 Some(true) if result.hits.len() < limits.limit => {
-                    on_hit(id, &smiles);
-                    result.hits.push((id, smiles));
+                    on_hit(id);
+                    result.hits.push(id);
                 }
-                Some(true) => {}
-                Some(false) => {}
+                Some(_) => {}
                 None => result.partial = true,
             }
             result.verified += usize::from(verdict.is_some());
@@ -110,18 +111,33 @@ pub async fn search(
     Ok(result)
 }
 
-/// Matches each SMILES against the query on all cores. `None` marks
+/// Ranges of `len` candidates, doubling from the first batch size.
+fn batches(len: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let mut start = 0;
+    let mut size = FIRST_BATCH;
+    std::iter::from_fn(move || {
+        (start < len).then(|| {
+            let range = start..(start + size).min(len);
+            start = range.end;
+            size = (size * 2).min(LARGEST_BATCH);
+            range
+        })
+    })
+}
+
+/// Matches each candidate against the query on all cores. `None` marks
 /// molecules left unchecked when the deadline passed.
 fn verify(
     text: &str,
     language: QueryLanguage,
-    smiles: &[String],
+    structures: &Structures,
+    ids: &[CompoundId],
     deadline: Instant,
-) -> Vec<Option<bool>> {
+) -> Result<Vec<Option<bool>>, LibraryError> {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let step = smiles.len().div_ceil(threads).max(1);
+    let step = ids.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
-        let parts: Vec<_> = smiles
+        let parts: Vec<_> = ids
             .chunks(step)
             .map(|part| {
                 s.spawn(move || {
@@ -129,19 +145,25 @@ fn verify(
                     // caches in a query molecule while matching.
                     let query = compile(text, language).expect("query compiled before");
                     part.iter()
-                        .map(|smi| {
+                        .map(|&id| {
                             if Instant::now() >= deadline {
-                                return None;
+                                return Ok(None);
                             }
-                            Some(
-                                Molecule::from_smiles(smi)
-                                    .is_ok_and(|m| m.has_substructure(&query)),
-                            )
+                            let molecule = structures.molecule(id).ok_or_else(|| {
+                                LibraryError::Corrupt(format!(
+                                    "{id} is missing from or damaged in the structure store; run `soyaku library reindex`"
+                                ))
+                            })?;
+                            Ok(Some(molecule.has_substructure(&query)))
                         })
-                        .collect::<Vec<_>>()
+                        .collect::<Result<Vec<_>, LibraryError>>()
                 })
             })
             .collect();
-        parts.into_iter().flat_map(|p| p.join().expect("verification thread")).collect()
+        let mut out = Vec::with_capacity(ids.len());
+        for p in parts {
+            out.extend(p.join().expect("verification thread")?);
+        }
+        Ok(out)
     })
 }

@@ -1,7 +1,8 @@
 //! The search index follows the registry: new parents are appended as a
 //! delta segment without rereading the old ones, the delta folds into the
 //! base when it grows, and a damaged or foreign file is rebuilt. After every
-//! step the index answers exactly as one rebuilt from scratch. Runs on
+//! step the index answers exactly as one rebuilt from scratch, and the
+//! structure store (appended the same way) holds every parent. Runs on
 //! SQLite and PostgreSQL.
 
 mod support;
@@ -11,7 +12,7 @@ use std::sync::atomic::AtomicBool;
 
 use fpindex::{Metric, Segments};
 use library::import::{import_file, ImportOptions};
-use library::{FingerprintKind, Registry};
+use library::{CompoundId, FingerprintKind, Registry};
 use support::{demo_slice, Ctx};
 
 on_both_backends!(index_follows_appends_and_rebuilds);
@@ -24,10 +25,17 @@ async fn import_lines(registry: &Registry, dir: &Path, name: &str, lines: &[&str
         .unwrap();
 }
 
-/// The index answers like one rebuilt from every parent, and holds them all.
-async fn assert_current(registry: &Registry, index: &Segments, scratch: &Path) {
+/// The index answers like one rebuilt from every parent, and holds them all;
+/// the structure store beside it holds every parent's molecule.
+async fn assert_current(registry: &Registry, index: &Segments, dir: &Path, scratch: &Path) {
     let parents = registry.counts().await.unwrap().parents as usize;
     assert_eq!(index.len(), parents);
+    let structures = registry.structures_in(dir).await.unwrap();
+    assert_eq!(structures.len(), parents);
+    let ids: Vec<CompoundId> = (1..=parents as i64).map(CompoundId).collect();
+    for (id, smiles) in ids.iter().zip(registry.smiles_of(&ids).await.unwrap()) {
+        assert_eq!(structures.molecule(*id).unwrap().canonical_smiles(), smiles);
+    }
     let fresh = registry.rebuild_index(FingerprintKind::Morgan, scratch).await.unwrap();
     let queries: Vec<Vec<u64>> = (0..fresh.parts()[0].len())
         .step_by(37)
@@ -63,7 +71,7 @@ async fn index_follows_appends_and_rebuilds(ctx: &Ctx) {
     import_lines(&registry, ctx.dir(), "a.smi", &lines[..320]).await;
     let index = registry.fingerprint_index_in(kind, &dir).await.unwrap();
     assert_eq!(index.parts().len(), 1);
-    assert_current(&registry, &index, &scratch).await;
+    assert_current(&registry, &index, &dir, &scratch).await;
 
     // A small import: appended as a delta, the base file untouched.
     let base_written = std::fs::metadata(dir.join(kind.file_name())).unwrap().modified().unwrap();
@@ -73,7 +81,7 @@ async fn index_follows_appends_and_rebuilds(ctx: &Ctx) {
     assert!(delta.exists());
     let base_now = std::fs::metadata(dir.join(kind.file_name())).unwrap().modified().unwrap();
     assert_eq!(base_written, base_now, "an append must not rewrite the base");
-    assert_current(&registry, &index, &scratch).await;
+    assert_current(&registry, &index, &dir, &scratch).await;
     // Reopening with nothing new reads no rows and changes nothing.
     let again = registry.fingerprint_index_in(kind, &dir).await.unwrap();
     assert_eq!((again.parts().len(), again.len()), (2, index.len()));
@@ -83,16 +91,16 @@ async fn index_follows_appends_and_rebuilds(ctx: &Ctx) {
     let index = registry.fingerprint_index_in(kind, &dir).await.unwrap();
     assert_eq!(index.parts().len(), 1);
     assert!(!delta.exists());
-    assert_current(&registry, &index, &scratch).await;
+    assert_current(&registry, &index, &dir, &scratch).await;
 
     // A damaged base is rebuilt, not trusted.
     std::fs::write(dir.join(kind.file_name()), b"not an index").unwrap();
     let index = registry.fingerprint_index_in(kind, &dir).await.unwrap();
-    assert_current(&registry, &index, &scratch).await;
+    assert_current(&registry, &index, &dir, &scratch).await;
 
     // The index of another registry (fewer parents than it holds) is rebuilt.
     let other = ctx.registry().await;
     import_lines(&other, ctx.dir(), "d.smi", &lines[..100]).await;
     let index = other.fingerprint_index_in(kind, &dir).await.unwrap();
-    assert_current(&other, &index, &scratch).await;
+    assert_current(&other, &index, &dir, &scratch).await;
 }

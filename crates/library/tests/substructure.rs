@@ -11,7 +11,7 @@ use chem::{Molecule, Query};
 use fpindex::Segments;
 use library::import::{import_file, ImportOptions};
 use library::substructure::{search, QueryLanguage, SearchLimits};
-use library::{CompoundId, FingerprintKind, Registry};
+use library::{CompoundId, FingerprintKind, Registry, Structures};
 use support::{demo_slice, Ctx};
 
 on_both_backends!(screen_and_verify_equal_matching_everything, limit_budget_and_bad_queries);
@@ -29,7 +29,7 @@ const QUERIES: &[&str] = &[
     "[$([NX3;H2,H1;!$(NC=O)])]",
 ];
 
-async fn demo_registry(ctx: &Ctx, n: usize) -> (Registry, Segments) {
+async fn demo_registry(ctx: &Ctx, n: usize) -> (Registry, Segments, Structures) {
     let file = ctx.dir().join("lib.smi");
     std::fs::write(&file, demo_slice(n)).unwrap();
     let registry = ctx.registry().await;
@@ -40,11 +40,12 @@ async fn demo_registry(ctx: &Ctx, n: usize) -> (Registry, Segments) {
         .fingerprint_index_in(FingerprintKind::Pattern, &ctx.dir().join("index"))
         .await
         .unwrap();
-    (registry, index)
+    let structures = registry.structures_in(&ctx.dir().join("index")).await.unwrap();
+    (registry, index, structures)
 }
 
 async fn screen_and_verify_equal_matching_everything(ctx: &Ctx) {
-    let (registry, index) = demo_registry(ctx, 600).await;
+    let (registry, index, structures) = demo_registry(ctx, 600).await;
     let n = registry.counts().await.unwrap().parents;
     let ids: Vec<CompoundId> = (1..=n).map(CompoundId).collect();
     let all: Vec<(CompoundId, Molecule)> = ids
@@ -59,14 +60,13 @@ async fn screen_and_verify_equal_matching_everything(ctx: &Ctx) {
         let mut expected: Vec<CompoundId> =
             all.iter().filter(|(_, m)| m.has_substructure(&query)).map(|(id, _)| *id).collect();
         let mut streamed = Vec::new();
-        let found = search(&registry, &index, q, QueryLanguage::Smarts, unlimited, |id, _| {
+        let found = search(&index, &structures, q, QueryLanguage::Smarts, unlimited, |id| {
             streamed.push(id)
         })
-        .await
         .unwrap();
         assert!(!found.partial);
         assert!(found.candidates <= all.len());
-        let mut got: Vec<CompoundId> = found.hits.iter().map(|(id, _)| *id).collect();
+        let mut got: Vec<CompoundId> = found.hits.clone();
         assert_eq!(streamed, got, "every hit streamed, in result order");
         got.sort();
         expected.sort();
@@ -75,21 +75,17 @@ async fn screen_and_verify_equal_matching_everything(ctx: &Ctx) {
 }
 
 async fn limit_budget_and_bad_queries(ctx: &Ctx) {
-    let (registry, index) = demo_registry(ctx, 200).await;
+    let (_registry, index, structures) = demo_registry(ctx, 200).await;
     let some = SearchLimits { limit: 5, timeout: Duration::from_secs(60) };
-    let found = search(&registry, &index, "c1ccccc1", QueryLanguage::Smarts, some, |_, _| {})
-        .await
-        .unwrap();
+    let found =
+        search(&index, &structures, "c1ccccc1", QueryLanguage::Smarts, some, |_| {}).unwrap();
     assert_eq!(found.hits.len(), 5);
     let none = SearchLimits { limit: 100, timeout: Duration::ZERO };
-    let found =
-        search(&registry, &index, "C", QueryLanguage::Smarts, none, |_, _| {}).await.unwrap();
+    let found = search(&index, &structures, "C", QueryLanguage::Smarts, none, |_| {}).unwrap();
     assert!(found.partial && found.hits.is_empty() && found.candidates > 0);
-    let as_smiles = search(&registry, &index, "c1ccccc1", QueryLanguage::Smiles, some, |_, _| {})
-        .await
-        .unwrap();
+    let as_smiles =
+        search(&index, &structures, "c1ccccc1", QueryLanguage::Smiles, some, |_| {}).unwrap();
     assert_eq!(as_smiles.hits.len(), 5);
-    let err =
-        search(&registry, &index, "[C;", QueryLanguage::Smarts, some, |_, _| {}).await.unwrap_err();
+    let err = search(&index, &structures, "[C;", QueryLanguage::Smarts, some, |_| {}).unwrap_err();
     assert!(err.to_string().starts_with("invalid query: invalid SMARTS"), "{err}");
 }
