@@ -32,9 +32,10 @@ impl Index {
         // nearest[p]: highest similarity of p to a pick; picked ones get +inf
         // so that they are never chosen again.
         let mut nearest = vec![f64::NEG_INFINITY; self.len()];
-        let mut next = self.update_nearest(&mut nearest, None);
+        let popcounts = self.popcounts();
+        let mut next = self.update_nearest(&mut nearest, &popcounts, None);
         for position in seed_positions {
-            next = self.update_nearest(&mut nearest, Some(position));
+            next = self.update_nearest(&mut nearest, &popcounts, Some(position));
         }
         let mut picks = Vec::with_capacity(n.min(self.len()));
         while picks.len() < n {
@@ -44,7 +45,7 @@ impl Index {
                 id: self.ids()[position],
                 nearest: similarity.is_finite().then_some(similarity),
             });
-            next = self.update_nearest(&mut nearest, Some(position));
+            next = self.update_nearest(&mut nearest, &popcounts, Some(position));
         }
         Ok(picks)
     }
@@ -52,12 +53,13 @@ impl Index {
     /// Marks `picked` (if any) and raises every fingerprint's nearest-pick
     /// similarity to its similarity with `picked`; returns the next pick,
     /// the unpicked position with the lowest value (ties: smaller id).
-    fn update_nearest(&self, nearest: &mut [f64], picked: Option<usize>) -> Option<usize> {
-        let query = picked.map(|p| {
-            let fp = self.fingerprint(p).to_vec();
-            let q = fp.iter().map(|w| w.count_ones()).sum::<u32>();
-            (fp, q)
-        });
+    fn update_nearest(
+        &self,
+        nearest: &mut [f64],
+        popcounts: &[u32],
+        picked: Option<usize>,
+    ) -> Option<usize> {
+        let query = picked.map(|p| (self.fingerprint(p), popcounts[p]));
         if let Some(p) = picked {
             nearest[p] = f64::INFINITY;
         }
@@ -75,8 +77,8 @@ impl Index {
                             let position = t * step + k;
                             if let Some((fp, q)) = query {
                                 let other = self.fingerprint(position);
-                                let c = other.iter().map(|w| w.count_ones()).sum();
-                                let score = Metric::Tanimoto.score(kernel(fp, other), *q, c);
+                                let common = kernel(fp, other);
+                                let score = Metric::Tanimoto.score(common, *q, popcounts[position]);
                                 if score > *value {
                                     *value = score;
                                 }

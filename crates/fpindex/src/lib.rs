@@ -275,6 +275,33 @@ impl Index {
         &self.fingerprints()[position * self.words..(position + 1) * self.words]
     }
 
+    /// The fingerprints at `positions`, laid end to end.
+    fn fingerprints_at(&self, positions: &Range<usize>) -> &[u64] {
+        &self.fingerprints()[positions.start * self.words..positions.end * self.words]
+    }
+
+    /// The popcount of every position, read off the bucket table.
+    fn popcounts(&self) -> Vec<u32> {
+        (0..self.buckets().len() - 1)
+            .flat_map(|c| std::iter::repeat_n(c as u32, self.bucket(c).len()))
+            .collect()
+    }
+
+    /// The popcount buckets that overlap `range`, each cut to it, as
+    /// (popcount, positions): a scan over them knows every candidate's
+    /// popcount without counting it.
+    fn buckets_in(&self, range: Range<usize>) -> impl Iterator<Item = (u32, Range<usize>)> + '_ {
+        let first =
+            self.buckets().partition_point(|&b| b as usize <= range.start).saturating_sub(1);
+        (first..self.buckets().len() - 1)
+            .map(|c| (c, self.bucket(c)))
+            .take_while(move |(_, bucket)| bucket.start < range.end)
+            .map(move |(c, bucket)| {
+                (c as u32, bucket.start.max(range.start)..bucket.end.min(range.end))
+            })
+            .filter(|(_, positions)| !positions.is_empty())
+    }
+
     fn check_query(&self, query: &[u64]) -> u32 {
         assert_eq!(query.len(), self.words, "query fingerprint has the wrong length");
         query.iter().map(|w| w.count_ones()).sum()
@@ -338,27 +365,16 @@ impl Index {
     ) -> Vec<Hit> {
         let scan = kernel::scan();
         let (mut hits, mut found) = (Vec::new(), Vec::new());
-        let mut start = range.start;
-        while start < range.end {
-            // The bucket holding `start`, cut to the range.
-            let c = self.buckets().partition_point(|&b| b as usize <= start) - 1;
-            let end = self.bucket(c).end.min(range.end);
-            if let Some(need) = metric.min_common(q, c as u32, threshold) {
-                found.clear();
-                scan(
-                    query,
-                    &self.fingerprints()[start * self.words..end * self.words],
-                    need,
-                    &mut found,
-                );
-                for &(i, common) in &found {
-                    let score = metric.score(common, q, c as u32);
-                    if score >= threshold {
-                        hits.push(Hit { id: self.ids()[start + i as usize], score });
-                    }
+        for (c, positions) in self.buckets_in(range) {
+            let Some(need) = metric.min_common(q, c, threshold) else { continue };
+            found.clear();
+            scan(query, self.fingerprints_at(&positions), need, &mut found);
+            for &(i, common) in &found {
+                let score = metric.score(common, q, c);
+                if score >= threshold {
+                    hits.push(Hit { id: self.ids()[positions.start + i as usize], score });
                 }
             }
-            start = end;
         }
         hits
     }
@@ -424,15 +440,19 @@ impl Index {
     fn supersets_counted(&self, query: &[u64]) -> Vec<(u32, u64)> {
         let q = self.check_query(query);
         let start = self.bucket(q as usize).start;
-        let kernel = kernel::intersection();
+        let scan_bucket = kernel::scan();
+        // A fingerprint shares at most q bits with the query, so sharing at
+        // least q means holding all of them.
         let scan = |range: Range<usize>| -> Vec<(u32, u64)> {
-            range
-                .filter(|&position| kernel(query, self.fingerprint(position)) == q)
-                .map(|position| {
-                    let c = self.fingerprint(position).iter().map(|w| w.count_ones()).sum();
-                    (c, self.ids()[position])
-                })
-                .collect()
+            let (mut out, mut found) = (Vec::new(), Vec::new());
+            for (c, positions) in self.buckets_in(range) {
+                found.clear();
+                scan_bucket(query, self.fingerprints_at(&positions), q, &mut found);
+                out.extend(
+                    found.iter().map(|&(i, _)| (c, self.ids()[positions.start + i as usize])),
+                );
+            }
+            out
         };
         in_parallel(start..self.len(), scan)
     }

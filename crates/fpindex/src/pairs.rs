@@ -53,18 +53,10 @@ impl Index {
     /// All pairs as positions `(i, j, score)` with `i < j`.
     fn pairs_by_position(&self, threshold: f64) -> Vec<(u32, u32, f64)> {
         let n = self.len();
-        let popcount: Vec<u32> = (0..self.buckets().len() - 1)
-            .flat_map(|c| std::iter::repeat_n(c as u32, self.bucket(c).len()))
-            .collect();
+        let popcount = self.popcounts();
         // For each popcount q, where the candidates its bound reaches end.
-        let max_c = self.buckets().len() - 2;
-        let end: Vec<usize> = (0..=max_c)
-            .map(|q| {
-                let last = (q..=max_c)
-                    .take_while(|&c| Metric::Tanimoto.bound(q as u32, c as u32) >= threshold)
-                    .last();
-                last.map_or(0, |c| self.bucket(c).end)
-            })
+        let end: Vec<usize> = (0..self.buckets().len() - 1)
+            .map(|q| self.reachable(q as u32, Metric::Tanimoto, threshold).map_or(0, |r| r.end))
             .collect();
         let kernel = kernel::intersection();
         let blocks: Vec<usize> = (0..n).step_by(BLOCK).collect();
