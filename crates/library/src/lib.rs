@@ -39,6 +39,25 @@ pub use registry::{
 };
 pub use structures::Structures;
 
+/// Runs `work` on `items` cut into one slice per core, on all cores; the
+/// results keep the items' order, and the first error wins.
+pub(crate) fn on_all_cores<T: Sync, R: Send>(
+    items: &[T],
+    work: impl Fn(&[T]) -> Result<Vec<R>, LibraryError> + Sync,
+) -> Result<Vec<R>, LibraryError> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let step = items.len().div_ceil(threads).max(1);
+    let work = &work;
+    std::thread::scope(|s| {
+        let parts: Vec<_> = items.chunks(step).map(|part| s.spawn(move || work(part))).collect();
+        let mut out = Vec::with_capacity(items.len());
+        for part in parts {
+            out.extend(part.join().expect("worker thread")?);
+        }
+        Ok(out)
+    })
+}
+
 /// Seconds since the Unix epoch, the registry's timestamp unit.
 pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()

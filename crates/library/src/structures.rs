@@ -191,32 +191,18 @@ impl Structures {
 
 /// Pickles of `rows` (id, canonical SMILES) made on all cores, in order.
 pub(crate) fn pickle_all(rows: &[(i64, String)]) -> Result<Vec<(i64, Vec<u8>)>, LibraryError> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let step = rows.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let parts: Vec<_> = rows
-            .chunks(step)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|(id, smiles)| {
-                            let m = Molecule::from_trusted_smiles(smiles).map_err(|e| {
-                                LibraryError::Corrupt(format!(
-                                    "stored SMILES of {} does not parse: {e}",
-                                    CompoundId(*id)
-                                ))
-                            })?;
-                            Ok((*id, m.to_pickle()))
-                        })
-                        .collect::<Result<Vec<_>, LibraryError>>()
-                })
+    crate::on_all_cores(rows, |part| {
+        part.iter()
+            .map(|(id, smiles)| {
+                let m = Molecule::from_trusted_smiles(smiles).map_err(|e| {
+                    LibraryError::Corrupt(format!(
+                        "stored SMILES of {} does not parse: {e}",
+                        CompoundId(*id)
+                    ))
+                })?;
+                Ok((*id, m.to_pickle()))
             })
-            .collect();
-        let mut out = Vec::with_capacity(rows.len());
-        for p in parts {
-            out.extend(p.join().expect("pickling thread")?);
-        }
-        Ok(out)
+            .collect()
     })
 }
 

@@ -134,36 +134,23 @@ fn verify(
     ids: &[CompoundId],
     deadline: Instant,
 ) -> Result<Vec<Option<bool>>, LibraryError> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let step = ids.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let parts: Vec<_> = ids
-            .chunks(step)
-            .map(|part| {
-                s.spawn(move || {
-                    // Each thread compiles its own query: RDKit may fill
-                    // caches in a query molecule while matching.
-                    let query = compile(text, language).expect("query compiled before");
-                    part.iter()
-                        .map(|&id| {
-                            if Instant::now() >= deadline {
-                                return Ok(None);
-                            }
-                            let molecule = structures.molecule(id).ok_or_else(|| {
-                                LibraryError::Corrupt(format!(
-                                    "{id} is missing from or damaged in the structure store; run `soyaku library reindex`"
-                                ))
-                            })?;
-                            Ok(Some(molecule.has_substructure(&query)))
-                        })
-                        .collect::<Result<Vec<_>, LibraryError>>()
-                })
+    crate::on_all_cores(ids, |part| {
+        // Each thread compiles its own query: RDKit may fill caches in a
+        // query molecule while matching.
+        let query = compile(text, language).expect("query compiled before");
+        part.iter()
+            .map(|&id| {
+                if Instant::now() >= deadline {
+                    return Ok(None);
+                }
+                let molecule = structures.molecule(id).ok_or_else(|| {
+                    LibraryError::Corrupt(format!(
+                        "{id} is missing from or damaged in the structure store; \
+                         run `soyaku library reindex`"
+                    ))
+                })?;
+                Ok(Some(molecule.has_substructure(&query)))
             })
-            .collect();
-        let mut out = Vec::with_capacity(ids.len());
-        for p in parts {
-            out.extend(p.join().expect("verification thread")?);
-        }
-        Ok(out)
+            .collect()
     })
 }
