@@ -234,19 +234,21 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
                 index.len(),
                 started.elapsed().as_secs_f64()
             );
+            // Every member's SMILES in one lookup, not a round trip per cluster.
+            let members: Vec<(usize, &fpindex::Cluster, u64)> = clusters
+                .iter()
+                .enumerate()
+                .flat_map(|(n, c)| c.members.iter().map(move |&id| (n + 1, c, id)))
+                .collect();
+            let ids: Vec<u64> = members.iter().map(|&(_, _, id)| id).collect();
             let mut rows = RowStream::new(format, &["cluster", "size", "centroid", "id", "smiles"]);
-            for (n, cluster) in clusters.iter().enumerate() {
-                let ids: Vec<CompoundId> =
-                    cluster.members.iter().map(|&id| CompoundId(id as i64)).collect();
-                for (id, smiles) in ids.iter().zip(registry.smiles_of(&ids).await?) {
-                    rows.push(&json!({
-                        "cluster": n + 1,
-                        "size": ids.len(),
-                        "centroid": id.0 as u64 == cluster.centroid,
-                        "id": id.to_string(),
-                        "smiles": smiles,
-                    }));
-                }
+            for ((n, cluster, id), mut row) in
+                members.into_iter().zip(compound_rows(&registry, &ids).await?)
+            {
+                row["cluster"] = json!(n);
+                row["size"] = json!(cluster.members.len());
+                row["centroid"] = json!(id == cluster.centroid);
+                rows.push(&row);
             }
             Ok(())
         }

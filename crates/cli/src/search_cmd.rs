@@ -280,13 +280,18 @@ async fn similar_file(
         Wanted::Threshold(t) => index.threshold_many(&fps, metric, t),
     };
     let elapsed = started.elapsed();
+    // Every query's hits in one SMILES lookup, not a round trip per query.
+    let named: Vec<(&String, Hit)> = names
+        .iter()
+        .zip(&results)
+        .flat_map(|(name, hits)| hits.iter().map(move |h| (name, *h)))
+        .collect();
+    let hits: Vec<Hit> = named.iter().map(|(_, h)| *h).collect();
     let mut rows = RowStream::new(format, &["query", "id", "smiles", "score"]);
-    for (name, hits) in names.iter().zip(&results) {
-        for hit in hit_rows(registry, hits).await? {
-            let mut row = json!({ "query": name });
-            merge(&mut row, hit);
-            rows.push(&row);
-        }
+    for ((name, _), hit) in named.iter().zip(hit_rows(registry, &hits).await?) {
+        let mut row = json!({ "query": name });
+        merge(&mut row, hit);
+        rows.push(&row);
     }
     eprintln!(
         "{} queries x {} compounds searched in {:.3} s",
