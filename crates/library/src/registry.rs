@@ -189,11 +189,15 @@ impl Registry {
                 })
             });
         let pool = options.connect(url).await?;
-        if sqlite {
-            sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        let mut migrator = if sqlite {
+            sqlx::migrate!("migrations/sqlite")
         } else {
-            sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        }
+            sqlx::migrate!("migrations/postgres")
+        };
+        // Other crates (accounts, requests) keep their tables in the same
+        // database with their own migrations, numbered apart from ours.
+        migrator.set_ignore_missing(true);
+        migrator.run(&pool).await?;
         Ok(Registry { pool })
     }
 

@@ -1,0 +1,383 @@
+//! Soyaku's accounts: who a caller is and what their role lets them do.
+//!
+//! - **Users** have one [`Role`]; passwords are stored as argon2id hashes.
+//!   The first admin is made from the command line, never by a default
+//!   password.
+//! - **Sessions** (for browsers) and **API tokens** (for scripts) are random
+//!   secrets handed out once; only their SHA-256 is stored.
+//! - The **audit log** is append-only (the database refuses updates and
+//!   deletes) and records sign-ins, searches, views of records, requests and
+//!   changes, with who did them.
+//!
+//! Every operation that needs a right takes the acting [`Actor`] and checks
+//! it here, in the domain layer, so no front end can skip a check.
+
+#![warn(missing_docs)]
+
+mod audit;
+mod error;
+mod role;
+mod secrets;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use serde::Serialize;
+use sqlx::{AnyPool, Row};
+
+pub use audit::{AuditEntry, AuditQuery};
+pub use error::AccountError;
+pub use role::{Permission, Role};
+
+/// How long a browser session lasts.
+pub const SESSION_SECONDS: i64 = 12 * 3600;
+
+/// Who is acting: a signed-in user and their role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    /// The user's database id.
+    pub user_id: i64,
+    /// Their sign-in name.
+    pub username: String,
+    /// Their name as shown.
+    pub display_name: String,
+    /// Their role.
+    pub role: Role,
+}
+
+impl Actor {
+    /// Succeeds when the actor's role grants `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), AccountError> {
+        if self.role.grants(permission) {
+            Ok(())
+        } else {
+            Err(AccountError::Forbidden {
+                role: self.role,
+                what: format!("{}", serde_json::json!(permission).as_str().unwrap_or("do this"))
+                    .replace('_', " "),
+            })
+        }
+    }
+
+    /// Whether the actor's role grants `permission`.
+    pub fn can(&self, permission: Permission) -> bool {
+        self.role.grants(permission)
+    }
+}
+
+/// A user account as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// Database id.
+    pub id: i64,
+    /// Sign-in name.
+    pub username: String,
+    /// Name as shown.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// A disabled account cannot sign in.
+    pub disabled: bool,
+    /// Seconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// What it takes to make an account.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Sign-in name: 3–64 of `a-z 0-9 . _ -`.
+    pub username: String,
+    /// Name as shown; the username when empty.
+    pub display_name: String,
+    /// At least 10 characters.
+    pub password: String,
+    /// The account's role.
+    pub role: Role,
+}
+
+/// A browser session just started. `token` goes into a cookie; `csrf` must
+/// come back with every state-changing request made with that cookie.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The session secret (shown once).
+    pub token: String,
+    /// The session's anti-forgery token.
+    pub csrf: String,
+    /// Seconds since the Unix epoch when it ends.
+    pub expires_at: i64,
+}
+
+/// The account store, kept in the platform database beside the registry.
+#[derive(Clone)]
+pub struct Accounts {
+    pool: AnyPool,
+}
+
+impl Accounts {
+    /// Uses the database behind `pool`, applying the accounts migrations.
+    pub async fn attach(pool: AnyPool) -> Result<Accounts, AccountError> {
+        let sqlite = pool.connect_options().database_url.scheme().starts_with("sqlite");
+        // Several crates keep migrations in one database: each runs its own
+        // and leaves the others' alone.
+        let mut migrator = if sqlite {
+            sqlx::migrate!("migrations/sqlite")
+        } else {
+            sqlx::migrate!("migrations/postgres")
+        };
+        migrator.set_ignore_missing(true);
+        migrator.run(&pool).await?;
+        Ok(Accounts { pool })
+    }
+
+    /// Makes an account. `by` is the admin doing it, or `None` for the
+    /// machine's operator at the command line (how the first admin is made).
+    pub async fn create_user(
+        &self,
+        by: Option<&Actor>,
+        new: NewUser,
+    ) -> Result<User, AccountError> {
+        if let Some(by) = by {
+            by.require(Permission::ManageUsers)?;
+        }
+        check_username(&new.username)?;
+        if new.password.chars().count() < 10 {
+            return Err(AccountError::Invalid(
+                "the password must have at least 10 characters".into(),
+            ));
+        }
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+            .bind(&new.username)
+            .fetch_optional(&self.pool)
+            .await?;
+        if taken.is_some() {
+            return Err(AccountError::Taken(new.username));
+        }
+        let hash = hash_password(&new.password)?;
+        let display_name = if new.display_name.trim().is_empty() {
+            new.username.clone()
+        } else {
+            new.display_name
+        };
+        let created_at = now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (username, display_name, role, password_hash, disabled, created_at) \
+             VALUES ($1, $2, $3, $4, 0, $5) RETURNING id",
+        )
+        .bind(&new.username)
+        .bind(&display_name)
+        .bind(new.role.as_str())
+        .bind(&hash)
+        .bind(created_at)
+        .fetch_one(&self.pool)
+        .await?;
+        let user = User {
+            id,
+            username: new.username,
+            display_name,
+            role: new.role,
+            disabled: false,
+            created_at,
+        };
+        self.audit(
+            by,
+            "user.create",
+            &format!("user:{}", user.username),
+            serde_json::json!({"role": user.role}),
+        )
+        .await?;
+        Ok(user)
+    }
+
+    /// Every account, for an admin.
+    pub async fn users(&self, by: &Actor) -> Result<Vec<User>, AccountError> {
+        by.require(Permission::ManageUsers)?;
+        let rows = sqlx::query(
+            "SELECT id, username, display_name, role, disabled, created_at FROM users ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(User {
+                    id: r.try_get(0)?,
+                    username: r.try_get(1)?,
+                    display_name: r.try_get(2)?,
+                    role: r.try_get::<String, _>(3)?.parse()?,
+                    disabled: r.try_get::<i64, _>(4)? != 0,
+                    created_at: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Checks a password and starts a session. Failures and successes are
+    /// both audited; every failure gives the same error and takes about the
+    /// same time, so usernames cannot be probed.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(Actor, Session), AccountError> {
+        let row = sqlx::query(
+            "SELECT id, username, display_name, role, password_hash, disabled FROM users \
+             WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        let (actor, hash, disabled) = match &row {
+            Some(r) => {
+                (Some(actor_from_row(r)?), r.try_get::<String, _>(4)?, r.try_get::<i64, _>(5)? != 0)
+            }
+            None => (None, secrets::UNKNOWN_USER_HASH.to_owned(), true),
+        };
+        let password_ok = verify_password(password, &hash);
+        let actor = match actor {
+            Some(actor) if password_ok && !disabled => actor,
+            _ => {
+                self.audit(
+                    None,
+                    "sign_in.failed",
+                    &format!("user:{username}"),
+                    serde_json::json!({}),
+                )
+                .await?;
+                return Err(AccountError::BadCredentials);
+            }
+        };
+        let session = Session {
+            token: secrets::random_token(),
+            csrf: secrets::random_token(),
+            expires_at: now() + SESSION_SECONDS,
+        };
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(secrets::digest(&session.token))
+        .bind(actor.user_id)
+        .bind(&session.csrf)
+        .bind(now())
+        .bind(session.expires_at)
+        .execute(&self.pool)
+        .await?;
+        self.audit(
+            Some(&actor),
+            "sign_in",
+            &format!("user:{}", actor.username),
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok((actor, session))
+    }
+
+    /// The actor and CSRF token of a live session.
+    pub async fn session(&self, token: &str) -> Result<(Actor, String), AccountError> {
+        let row = sqlx::query(
+            "SELECT u.id, u.username, u.display_name, u.role, s.csrf FROM sessions s \
+             JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
+        )
+        .bind(secrets::digest(token))
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(AccountError::Unauthenticated)?;
+        Ok((actor_from_row(&row)?, row.try_get(4)?))
+    }
+
+    /// Ends a session (signing out); unknown tokens are ignored.
+    pub async fn sign_out(&self, token: &str) -> Result<(), AccountError> {
+        let ended = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(secrets::digest(token))
+            .execute(&self.pool)
+            .await?;
+        if ended.rows_affected() > 0 {
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+                .bind(now())
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Makes an API token for the actor's own account; the secret is
+    /// returned once and cannot be read back.
+    pub async fn create_token(&self, actor: &Actor, name: &str) -> Result<String, AccountError> {
+        if name.trim().is_empty() || name.len() > 100 {
+            return Err(AccountError::Invalid("a token needs a name of 1–100 characters".into()));
+        }
+        let secret = format!("sy_{}", secrets::random_token());
+        sqlx::query(
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at, revoked) \
+             VALUES ($1, $2, $3, $4, 0)",
+        )
+        .bind(actor.user_id)
+        .bind(name)
+        .bind(secrets::digest(&secret))
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        self.audit(Some(actor), "token.create", &format!("token:{name}"), serde_json::json!({}))
+            .await?;
+        Ok(secret)
+    }
+
+    /// The actor an API token acts for.
+    pub async fn token(&self, secret: &str) -> Result<Actor, AccountError> {
+        let row = sqlx::query(
+            "SELECT u.id, u.username, u.display_name, u.role FROM api_tokens t \
+             JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.revoked = 0 AND u.disabled = 0",
+        )
+        .bind(secrets::digest(secret))
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(AccountError::Unauthenticated)?;
+        actor_from_row(&row)
+    }
+}
+
+fn actor_from_row(r: &sqlx::any::AnyRow) -> Result<Actor, AccountError> {
+    Ok(Actor {
+        user_id: r.try_get(0)?,
+        username: r.try_get(1)?,
+        display_name: r.try_get(2)?,
+        role: r.try_get::<String, _>(3)?.parse()?,
+    })
+}
+
+fn check_username(name: &str) -> Result<(), AccountError> {
+    let ok = (3..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(AccountError::Invalid(format!(
+            "'{name}' is not a valid username: use 3–64 characters of a-z, 0-9, '.', '_' and '-'"
+        )))
+    }
+}
+
+fn hash_password(password: &str) -> Result<String, AccountError> {
+    let salt = SaltString::encode_b64(&secrets::random_bytes::<16>())
+        .map_err(|e| AccountError::Hash(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AccountError::Hash(e.to_string()))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,126 @@
+//! Roles and what each may do. Least privilege: a role is granted exactly
+//! the permissions its work needs, and every check goes through
+//! [`Role::grants`], so the table below is the whole policy.
+
+use serde::{Deserialize, Serialize};
+
+/// The roles of the platform's users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// An academic researcher: searches the library and requests compounds.
+    Researcher,
+    /// Support-unit staff: manage the library and fulfil requests.
+    SupportStaff,
+    /// A biobank curator: manages a biobank's catalogue and its requests.
+    BiobankCurator,
+    /// A programme officer: follows programmes and their KPIs.
+    ProgrammeOfficer,
+    /// Runs the platform: accounts and the audit log.
+    Admin,
+}
+
+/// One thing a caller may be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Search the compound library and view compounds.
+    SearchCompounds,
+    /// Import compounds into the registry.
+    ImportCompounds,
+    /// Submit a provision request for compounds.
+    RequestCompounds,
+    /// See every request, approve or reject it and record its shipment.
+    ReviewRequests,
+    /// Read the audit log.
+    ViewAuditLog,
+    /// Create and disable accounts.
+    ManageUsers,
+}
+
+impl Role {
+    /// Every role, in the order they are listed to people.
+    pub const ALL: [Role; 5] = [
+        Role::Researcher,
+        Role::SupportStaff,
+        Role::BiobankCurator,
+        Role::ProgrammeOfficer,
+        Role::Admin,
+    ];
+
+    /// Whether this role may do `permission`.
+    pub fn grants(self, permission: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Researcher => matches!(permission, SearchCompounds | RequestCompounds),
+            Role::SupportStaff => {
+                matches!(permission, SearchCompounds | ImportCompounds | ReviewRequests)
+            }
+            Role::BiobankCurator => matches!(permission, SearchCompounds),
+            Role::ProgrammeOfficer => matches!(permission, SearchCompounds),
+            // The admin runs the platform; it does not act in others' science
+            // (no requests, no approvals), so its own account cannot be used
+            // to move material.
+            Role::Admin => {
+                matches!(permission, SearchCompounds | ImportCompounds | ViewAuditLog | ManageUsers)
+            }
+        }
+    }
+
+    /// The name stored in the database and used in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Researcher => "researcher",
+            Role::SupportStaff => "support_staff",
+            Role::BiobankCurator => "biobank_curator",
+            Role::ProgrammeOfficer => "programme_officer",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = crate::AccountError;
+
+    fn from_str(s: &str) -> Result<Role, crate::AccountError> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+            crate::AccountError::Invalid(format!(
+                "'{s}' is not a role; use one of {}",
+                names.join(", ")
+            ))
+        })
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+        }
+        assert!("root".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn only_staff_review_and_only_researchers_request() {
+        let reviewers: Vec<Role> =
+            Role::ALL.into_iter().filter(|r| r.grants(Permission::ReviewRequests)).collect();
+        assert_eq!(reviewers, [Role::SupportStaff]);
+        let requesters: Vec<Role> =
+            Role::ALL.into_iter().filter(|r| r.grants(Permission::RequestCompounds)).collect();
+        assert_eq!(requesters, [Role::Researcher]);
+        let auditors: Vec<Role> =
+            Role::ALL.into_iter().filter(|r| r.grants(Permission::ViewAuditLog)).collect();
+        assert_eq!(auditors, [Role::Admin]);
+    }
+}
