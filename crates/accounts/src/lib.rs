@@ -52,8 +52,7 @@ impl Actor {
         } else {
             Err(AccountError::Forbidden {
                 role: self.role,
-                what: format!("{}", serde_json::json!(permission).as_str().unwrap_or("do this"))
-                    .replace('_', " "),
+                what: permission.describe().to_owned(),
             })
         }
     }

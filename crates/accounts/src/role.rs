@@ -38,6 +38,20 @@ pub enum Permission {
     ManageUsers,
 }
 
+impl Permission {
+    /// What the permission allows, as the end of "your role may not …".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Permission::SearchCompounds => "search the compound library",
+            Permission::ImportCompounds => "import compounds",
+            Permission::RequestCompounds => "request compounds",
+            Permission::ReviewRequests => "review other people's requests",
+            Permission::ViewAuditLog => "read the audit log",
+            Permission::ManageUsers => "manage accounts",
+        }
+    }
+}
+
 impl Role {
     /// Every role, in the order they are listed to people.
     pub const ALL: [Role; 5] = [

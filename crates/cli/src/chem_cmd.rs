@@ -3,7 +3,8 @@
 use anyhow::{Context as _, Result};
 use chem::{Molecule, MorganParams, Rules, StandardizeOptions};
 use clap::Subcommand;
-use serde_json::{json, Value};
+use library::record::{alerts, descriptors, merge, rules};
+use serde_json::json;
 
 use crate::output::{print_record, OutputFormat};
 
@@ -30,8 +31,8 @@ pub(crate) fn run(command: ChemCommand) -> Result<()> {
                 .with_context(|| format!("'{smiles}' is not a structure Soyaku can read"))?;
             let parent = molecule.standardize(StandardizeOptions { canonical_tautomer })?;
             let inchi = molecule.inchi()?;
-            let descriptors = molecule.descriptors();
-            let alerts = molecule.alerts();
+            let computed = molecule.descriptors();
+            let found = molecule.alerts();
             let mut record = json!({
                 "smiles": molecule.canonical_smiles(),
                 "parent_smiles": parent.canonical_smiles(),
@@ -39,48 +40,11 @@ pub(crate) fn run(command: ChemCommand) -> Result<()> {
                 "inchikey": inchi.key,
                 "morgan_bits_on": molecule.morgan(MorganParams::default()).popcount(),
             });
-            merge(&mut record, descriptors_json(&descriptors));
-            merge(&mut record, rules_json(&Rules::evaluate(&descriptors, &alerts)));
-            record["alerts"] = alerts_json(&alerts);
+            merge(&mut record, descriptors(&computed));
+            merge(&mut record, rules(&Rules::evaluate(&computed, &found)));
+            record["alerts"] = alerts(&found);
             print_record(format, &record);
             Ok(())
         }
     }
-}
-
-pub(crate) fn merge(into: &mut Value, from: Value) {
-    if let (Value::Object(a), Value::Object(b)) = (into, from) {
-        a.extend(b);
-    }
-}
-
-pub(crate) fn descriptors_json(d: &chem::Descriptors) -> Value {
-    json!({
-        "mol_wt": d.mol_wt,
-        "exact_mol_wt": d.exact_mol_wt,
-        "clogp": d.clogp,
-        "tpsa": d.tpsa,
-        "hbd": d.hbd,
-        "hba": d.hba,
-        "rotatable_bonds": d.rotatable_bonds,
-        "rings": d.rings,
-        "aromatic_rings": d.aromatic_rings,
-        "heavy_atoms": d.heavy_atoms,
-        "formal_charge": d.formal_charge,
-        "fraction_csp3": d.fraction_csp3,
-    })
-}
-
-pub(crate) fn rules_json(r: &chem::RuleFlags) -> Value {
-    json!({
-        "lipinski_violations": r.lipinski_violations,
-        "lipinski": r.lipinski,
-        "veber": r.veber,
-        "pains_free": r.pains_free,
-        "brenk_free": r.brenk_free,
-    })
-}
-
-pub(crate) fn alerts_json(alerts: &[chem::Alert]) -> Value {
-    alerts.iter().map(|a| Value::String(format!("{}: {}", a.catalog, a.name))).collect()
 }

@@ -8,8 +8,9 @@ use library::import::ImportOptions;
 
 use crate::library_cmd::import_with_progress;
 use crate::output::{print_record, print_rows, OutputFormat};
-use crate::search_cmd::{similar, Wanted};
+use crate::search_cmd::to_rows;
 use crate::Context;
+use library::Wanted;
 
 /// The bundled demo library: 99,042 compounds of the MOSES benchmark set
 /// (ZINC Clean Leads), MIT licence; see data/demo/README.md.
@@ -33,7 +34,8 @@ pub(crate) struct DemoArgs {
 }
 
 pub(crate) async fn run(ctx: &Context, args: DemoArgs) -> Result<()> {
-    let registry = ctx.registry().await?;
+    let catalog = ctx.catalog().await?;
+    let registry = catalog.registry();
     let file = ctx.data.join("demo").join("moses-demo.smi.gz");
     if !file.exists() {
         std::fs::create_dir_all(file.parent().expect("demo file has a parent"))?;
@@ -41,7 +43,7 @@ pub(crate) async fn run(ctx: &Context, args: DemoArgs) -> Result<()> {
             .with_context(|| format!("writing {}", file.display()))?;
     }
     let options = ImportOptions { source: Some("moses-demo".into()), ..ImportOptions::default() };
-    let summary = import_with_progress(ctx, &registry, &file, &options, None).await?;
+    let summary = import_with_progress(ctx, registry, &file, &options, None).await?;
     eprintln!("demo library:");
     print_record(OutputFormat::Table, &summary);
     for (name, smiles) in QUERIES {
@@ -49,9 +51,8 @@ pub(crate) async fn run(ctx: &Context, args: DemoArgs) -> Result<()> {
             println!("\nmost similar to {name} ({smiles}):");
         }
         let hits =
-            similar(ctx, &registry, smiles, fpindex::Metric::Tanimoto, Wanted::Top(args.top))
-                .await?;
-        print_rows(args.format, &["id", "smiles", "score"], &hits);
+            catalog.similar(smiles, fpindex::Metric::Tanimoto, Wanted::Top(args.top)).await?;
+        print_rows(args.format, &["id", "smiles", "score"], &to_rows(&hits));
     }
     Ok(())
 }

@@ -5,16 +5,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
-use chem::{Molecule, Rules};
+use chem::Molecule;
 use clap::{Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use library::import::{self, Format, ImportOptions, ImportSummary};
 use library::{CompoundId, FingerprintKind, Registry};
 use serde_json::{json, Value};
 
-use crate::chem_cmd::{alerts_json, descriptors_json, merge, rules_json};
 use crate::output::{print_record, print_rows, OutputFormat, RowStream};
-use crate::search_cmd::{compound_rows, search_index};
+use crate::search_cmd::compound_rows;
 use crate::Context;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -108,7 +107,8 @@ pub(crate) enum LibraryCommand {
 }
 
 pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Result<()> {
-    let registry = ctx.registry().await?;
+    let catalog = ctx.catalog().await?;
+    let registry = catalog.registry();
     match command {
         LibraryCommand::Import {
             file,
@@ -136,7 +136,7 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
                 ..ImportOptions::default()
             };
             options.prepare.standardize.canonical_tautomer = canonical_tautomer;
-            let summary = import_with_progress(ctx, &registry, &file, &options, errors).await?;
+            let summary = import_with_progress(ctx, registry, &file, &options, errors).await?;
             print_record(output, &summary);
             Ok(())
         }
@@ -149,46 +149,7 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
                 std::fs::write(&path, molecule.svg(400, 300)?)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
-            let alerts = molecule.alerts();
-            let p = &compound.parent;
-            let i = &p.identity;
-            let mut record = json!({
-                "id": p.id.to_string(),
-                "smiles": i.smiles,
-                "inchi": i.inchi,
-                "inchikey": i.inchikey,
-                "connectivity_key": i.connectivity_key,
-                "tautomer_hash": i.tautomer_hash,
-            });
-            merge(&mut record, descriptors_json(&p.descriptors));
-            merge(&mut record, rules_json(&Rules::evaluate(&p.descriptors, &alerts)));
-            record["alerts"] = alerts_json(&alerts);
-            record["batches"] = compound
-                .batches
-                .iter()
-                .map(|b| {
-                    json!({"batch": b.id, "source": b.source, "external_id": b.external_id,
-                           "submitted_smiles": b.submitted_smiles, "salt_form": b.salt_form,
-                           "supplier": b.supplier, "purity": b.purity})
-                })
-                .collect::<Value>();
-            record["samples"] = compound
-                .samples
-                .iter()
-                .map(|s| {
-                    let c = &s.container;
-                    json!({"batch": s.batch_id, "container": c.container, "barcode": c.barcode,
-                           "well": c.well, "concentration_mm": c.concentration_mm,
-                           "volume_ul": c.volume_ul, "location": c.location})
-                })
-                .collect::<Value>();
-            record["related"] = compound
-                .related
-                .iter()
-                .map(
-                    |r| json!({"id": r.id.to_string(), "smiles": r.smiles, "relation": r.relation}),
-                )
-                .collect::<Value>();
+            let record = library::record::compound(&compound);
             match format {
                 OutputFormat::Json => print_record(format, &record),
                 OutputFormat::Table => print_compound_table(&record),
@@ -200,7 +161,7 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
                 .iter()
                 .map(|s| s.parse::<CompoundId>().map(|id| id.0 as u64))
                 .collect::<Result<Vec<_>, _>>()?;
-            let index = search_index(ctx, &registry, FingerprintKind::Morgan).await?;
+            let index = catalog.index(FingerprintKind::Morgan).await?;
             let started = std::time::Instant::now();
             let picks = index.with_one(|one| one.maxmin(n, &seeds)).map_err(|e| {
                 anyhow::anyhow!("--seed {} is not in the library", CompoundId(e.0 as i64))
@@ -212,7 +173,7 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
                 started.elapsed().as_secs_f64()
             );
             let ids: Vec<u64> = picks.iter().map(|p| p.id).collect();
-            let mut rows = compound_rows(&registry, &ids).await?;
+            let mut rows = compound_rows(&catalog, &ids).await?;
             for (rank, (row, pick)) in rows.iter_mut().zip(&picks).enumerate() {
                 row["rank"] = json!(rank + 1);
                 // Similarity to the nearest earlier pick (none for the first).
@@ -225,7 +186,7 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
             if !(0.0..=1.0).contains(&threshold) {
                 anyhow::bail!("--threshold must be between 0 and 1");
             }
-            let index = search_index(ctx, &registry, FingerprintKind::Morgan).await?;
+            let index = catalog.index(FingerprintKind::Morgan).await?;
             let started = std::time::Instant::now();
             let clusters = index.with_one(|one| one.butina(threshold));
             eprintln!(
@@ -243,7 +204,7 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
             let ids: Vec<u64> = members.iter().map(|&(_, _, id)| id).collect();
             let mut rows = RowStream::new(format, &["cluster", "size", "centroid", "id", "smiles"]);
             for ((n, cluster, id), mut row) in
-                members.into_iter().zip(compound_rows(&registry, &ids).await?)
+                members.into_iter().zip(compound_rows(&catalog, &ids).await?)
             {
                 row["cluster"] = json!(n);
                 row["size"] = json!(cluster.members.len());

@@ -68,6 +68,10 @@ impl Context {
                 .with_context(|| format!("opening the registry in {}", self.data.display())),
         }
     }
+
+    async fn catalog(&self) -> Result<library::Catalog> {
+        Ok(library::Catalog::new(self.registry().await?, &self.data))
+    }
 }
 
 fn main() -> Result<()> {

@@ -6,16 +6,16 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use chem::{Molecule, MorganParams};
 use clap::{Subcommand, ValueEnum};
 use fpindex::{Hit, Metric};
+use library::catalog::{query_fingerprint, Wanted};
 use library::substructure::{self, QueryLanguage, SearchLimits};
-use library::{CompoundId, FingerprintKind, Registry};
+use library::{Catalog, CompoundId, FingerprintKind, Registry, ScoredCompound};
 use serde_json::{json, Value};
 
-use crate::chem_cmd::merge;
 use crate::output::{print_rows, OutputFormat, RowStream};
 use crate::Context;
+use library::record::merge;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum QueryArg {
@@ -31,15 +31,6 @@ pub(crate) enum MetricArg {
     Tanimoto,
     /// Common bits with query-only and library-only bits weighted by α and β.
     Tversky,
-}
-
-/// What a similarity search returns.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Wanted {
-    /// The k best.
-    Top(usize),
-    /// All at or above a score.
-    Threshold(f64),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
@@ -120,26 +111,31 @@ pub(crate) enum SearchCommand {
 }
 
 pub(crate) async fn run(ctx: &Context, command: SearchCommand) -> Result<()> {
-    let registry = ctx.registry().await?;
+    let catalog = ctx.catalog().await?;
     match command {
         SearchCommand::Substructure { query, language, limit, timeout_ms, format } => {
-            let index = search_index(ctx, &registry, FingerprintKind::Pattern).await?;
             let language = match language {
                 QueryArg::Smarts => QueryLanguage::Smarts,
                 QueryArg::Smiles => QueryLanguage::Smiles,
             };
             let limits =
                 SearchLimits { limit, timeout: std::time::Duration::from_millis(timeout_ms) };
-            let structures = registry
-                .structures_in(&ctx.data.join("index"))
+            let files = catalog
+                .files()
                 .await
-                .context("bringing the structure store in step with the registry")?;
+                .context("bringing the search files in step with the registry")?;
             let mut rows = RowStream::new(format, &["id", "smiles", "score"]);
-            let found =
-                substructure::search(&index, &structures, &query, language, limits, |id| {
-                    let smiles = structures.molecule(id).map(|m| m.canonical_smiles());
+            let found = substructure::search(
+                &files.pattern,
+                &files.structures,
+                &query,
+                language,
+                limits,
+                |id| {
+                    let smiles = files.structures.molecule(id).map(|m| m.canonical_smiles());
                     rows.push(&json!({"id": id.to_string(), "smiles": smiles, "score": 1.0}));
-                })?;
+                },
+            )?;
             eprintln!(
                 "{} hits; {} candidates passed the screen, {} verified{}",
                 found.hits.len(),
@@ -163,11 +159,11 @@ pub(crate) async fn run(ctx: &Context, command: SearchCommand) -> Result<()> {
             let wanted = threshold.map_or(Wanted::Top(top.unwrap_or(10)), Wanted::Threshold);
             match (smiles, queries) {
                 (Some(smiles), _) => {
-                    let hits = similar(ctx, &registry, &smiles, metric, wanted).await?;
-                    print_rows(format, &["id", "smiles", "score"], &hits);
+                    let hits = catalog.similar(&smiles, metric, wanted).await?;
+                    print_rows(format, &["id", "smiles", "score"], &to_rows(&hits));
                 }
                 (None, Some(file)) => {
-                    similar_file(ctx, &registry, &file, metric, wanted, format).await?;
+                    similar_file(&catalog, &file, metric, wanted, format).await?;
                 }
                 (None, None) => unreachable!("clap requires --smiles or --queries"),
             }
@@ -177,11 +173,11 @@ pub(crate) async fn run(ctx: &Context, command: SearchCommand) -> Result<()> {
             if !(0.0..=1.0).contains(&threshold) {
                 anyhow::bail!("--threshold must be between 0 and 1");
             }
-            let index = search_index(ctx, &registry, FingerprintKind::Morgan).await?;
+            let index = catalog.index(FingerprintKind::Morgan).await?;
             let started = std::time::Instant::now();
             let pairs = index.with_one(|one| one.similarity_matrix(threshold));
             let elapsed = started.elapsed();
-            write_matrix(&registry, &pairs, &out, out_format).await?;
+            write_matrix(catalog.registry(), &pairs, &out, out_format).await?;
             eprintln!(
                 "{} pairs at Tanimoto >= {threshold} among {} compounds in {:.1} s; written to {}",
                 pairs.len(),
@@ -194,67 +190,23 @@ pub(crate) async fn run(ctx: &Context, command: SearchCommand) -> Result<()> {
     }
 }
 
-/// The search index of `kind` in the data directory, in step with the
-/// registry (appending what was imported since it was last used).
-pub(crate) async fn search_index(
-    ctx: &Context,
-    registry: &Registry,
-    kind: FingerprintKind,
-) -> Result<fpindex::Segments> {
-    registry
-        .fingerprint_index_in(kind, &ctx.data.join("index"))
-        .await
-        .context("bringing the search index in step with the registry")
-}
-
-fn morgan_of(smiles: &str) -> Result<Vec<u64>> {
-    let query = Molecule::from_smiles(smiles)
-        .with_context(|| format!("'{smiles}' is not a structure Soyaku can read"))?;
-    Ok(query.morgan(MorganParams::default()).words().to_vec())
-}
-
-fn search_one(index: &fpindex::Segments, fp: &[u64], metric: Metric, wanted: Wanted) -> Vec<Hit> {
-    match wanted {
-        Wanted::Top(k) => index.top_k(fp, metric, k),
-        Wanted::Threshold(t) => index.threshold(fp, metric, t),
-    }
-}
-
 /// Rows with the registry id and canonical SMILES of each of `ids`.
-pub(crate) async fn compound_rows(registry: &Registry, ids: &[u64]) -> Result<Vec<Value>> {
+pub(crate) async fn compound_rows(catalog: &Catalog, ids: &[u64]) -> Result<Vec<Value>> {
     let ids: Vec<CompoundId> = ids.iter().map(|&id| CompoundId(id as i64)).collect();
-    let smiles = registry.smiles_of(&ids).await?;
-    Ok(ids.iter().zip(smiles).map(|(id, s)| json!({"id": id.to_string(), "smiles": s})).collect())
+    let rows = catalog.rows(&ids).await?;
+    Ok(rows.into_iter().map(|(id, s)| json!({"id": id.to_string(), "smiles": s})).collect())
 }
 
-/// Hits as rows with registry id, canonical SMILES and score.
-async fn hit_rows(registry: &Registry, hits: &[Hit]) -> Result<Vec<Value>> {
-    let ids: Vec<u64> = hits.iter().map(|h| h.id).collect();
-    let mut rows = compound_rows(registry, &ids).await?;
-    for (row, hit) in rows.iter_mut().zip(hits) {
-        row["score"] = json!(hit.score);
-    }
-    Ok(rows)
-}
-
-pub(crate) async fn similar(
-    ctx: &Context,
-    registry: &Registry,
-    smiles: &str,
-    metric: Metric,
-    wanted: Wanted,
-) -> Result<Vec<Value>> {
-    let fp = morgan_of(smiles)?;
-    let index = search_index(ctx, registry, FingerprintKind::Morgan).await?;
-    hit_rows(registry, &search_one(&index, &fp, metric, wanted)).await
+/// Scored compounds as printable rows.
+pub(crate) fn to_rows(hits: &[ScoredCompound]) -> Vec<Value> {
+    hits.iter().map(|h| serde_json::to_value(h).expect("hit serialises")).collect()
 }
 
 /// The N×M search: every query of a SMILES file against the library, the
 /// queries spread over the cores. Unreadable queries are reported with their
 /// line and skipped.
 async fn similar_file(
-    ctx: &Context,
-    registry: &Registry,
+    catalog: &Catalog,
     file: &Path,
     metric: Metric,
     wanted: Wanted,
@@ -265,7 +217,7 @@ async fn similar_file(
     for (n, line) in text.lines().enumerate() {
         let mut fields = line.split_whitespace();
         let Some(smiles) = fields.next().filter(|s| !s.starts_with('#')) else { continue };
-        match morgan_of(smiles) {
+        match query_fingerprint(smiles) {
             Ok(fp) => {
                 names.push(fields.next().map_or_else(|| format!("line {}", n + 1), str::to_owned));
                 fps.push(fp);
@@ -273,7 +225,7 @@ async fn similar_file(
             Err(e) => eprintln!("{}:{}: skipped: {e:#}", file.display(), n + 1),
         }
     }
-    let index = search_index(ctx, registry, FingerprintKind::Morgan).await?;
+    let index = catalog.index(FingerprintKind::Morgan).await?;
     let started = std::time::Instant::now();
     let results = match wanted {
         Wanted::Top(k) => index.top_k_many(&fps, metric, k),
@@ -288,7 +240,7 @@ async fn similar_file(
         .collect();
     let hits: Vec<Hit> = named.iter().map(|(_, h)| *h).collect();
     let mut rows = RowStream::new(format, &["query", "id", "smiles", "score"]);
-    for ((name, _), hit) in named.iter().zip(hit_rows(registry, &hits).await?) {
+    for ((name, _), hit) in named.iter().zip(to_rows(&catalog.scored(&hits).await?)) {
         let mut row = json!({ "query": name });
         merge(&mut row, hit);
         rows.push(&row);

@@ -49,3 +49,10 @@ mod tests {
         }
     }
 }
+
+/// Serialised as its registry number (`"SY-0000001"`), as people see it.
+impl serde::Serialize for CompoundId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}

@@ -22,14 +22,17 @@
 
 #![warn(missing_docs)]
 
+pub mod catalog;
 mod error;
 mod id;
 pub mod import;
 mod prepare;
+pub mod record;
 mod registry;
 pub mod structures;
 pub mod substructure;
 
+pub use catalog::{Catalog, ScoredCompound, Wanted};
 pub use error::LibraryError;
 pub use id::CompoundId;
 pub use prepare::{prepare, ParentIdentity, PrepareOptions, Prepared};

@@ -217,6 +217,15 @@ impl Registry {
         Ok(Counts { parents: row.try_get(0)?, batches: row.try_get(1)?, samples: row.try_get(2)? })
     }
 
+    /// The highest parent id, 0 when there is none. Parents are append-only
+    /// with rising ids, so this changes exactly when parents are added (and
+    /// costs one index lookup, unlike counting).
+    pub async fn newest_parent(&self) -> Result<i64, LibraryError> {
+        let newest: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(id) FROM parents").fetch_one(&self.pool).await?;
+        Ok(newest.unwrap_or(0))
+    }
+
     /// Writes one chunk of an import in a single transaction: the good
     /// records tier by tier, the bad ones into the import's error list, and
     /// the checkpoint, so that a crash keeps all of the chunk or none of it.

@@ -1,0 +1,177 @@
+//! The library as a searchable catalogue: the registry together with its
+//! search files (the two fingerprint indexes and the structure store), kept
+//! open between searches and brought in step when the registry grows. One
+//! type serves the `soyaku` command (one search per process) and the web
+//! portal (many searches against files opened once).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chem::{Molecule, MorganParams};
+use fpindex::{Hit, Metric};
+
+use crate::substructure::{self, QueryLanguage, SearchLimits, SubstructureResult};
+use crate::{CompoundId, FingerprintKind, LibraryError, Registry, Structures};
+
+/// What a similarity search returns.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Wanted {
+    /// The k best.
+    Top(usize),
+    /// All at or above a score.
+    Threshold(f64),
+}
+
+/// A search hit with what is shown of it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ScoredCompound {
+    /// Registry number.
+    pub id: CompoundId,
+    /// Canonical SMILES.
+    pub smiles: String,
+    /// Similarity, or 1 for a substructure hit.
+    pub score: f64,
+}
+
+/// The open search files of one registry state.
+pub struct SearchFiles {
+    /// Morgan radius 2, 2048 bits.
+    pub morgan: fpindex::Segments,
+    /// RDKit pattern fingerprints.
+    pub pattern: fpindex::Segments,
+    /// Every parent as an RDKit pickle.
+    pub structures: Structures,
+    /// The highest parent id the files hold.
+    newest: i64,
+}
+
+/// The registry and its search files.
+pub struct Catalog {
+    registry: Registry,
+    index_dir: PathBuf,
+    files: tokio::sync::Mutex<Option<Arc<SearchFiles>>>,
+}
+
+impl Catalog {
+    /// The catalogue of `registry`, keeping its search files in
+    /// `<data_dir>/index`.
+    pub fn new(registry: Registry, data_dir: &Path) -> Catalog {
+        Catalog { registry, index_dir: data_dir.join("index"), files: Default::default() }
+    }
+
+    /// The registry behind it.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The folder holding the search files.
+    pub fn index_dir(&self) -> &Path {
+        &self.index_dir
+    }
+
+    /// The search files, in step with the registry. Opened once and reused
+    /// while no parent is added (parents are append-only with rising ids, so
+    /// the highest id tells whether anything changed); otherwise brought in
+    /// step by appending.
+    pub async fn files(&self) -> Result<Arc<SearchFiles>, LibraryError> {
+        let newest = self.registry.newest_parent().await?;
+        let mut held = self.files.lock().await;
+        if let Some(files) = held.as_ref().filter(|f| f.newest == newest) {
+            return Ok(files.clone());
+        }
+        let files = Arc::new(SearchFiles {
+            morgan: self
+                .registry
+                .fingerprint_index_in(FingerprintKind::Morgan, &self.index_dir)
+                .await?,
+            pattern: self
+                .registry
+                .fingerprint_index_in(FingerprintKind::Pattern, &self.index_dir)
+                .await?,
+            structures: self.registry.structures_in(&self.index_dir).await?,
+            newest,
+        });
+        *held = Some(files.clone());
+        Ok(files)
+    }
+
+    /// The index of one fingerprint kind, in step with the registry.
+    pub async fn index(&self, kind: FingerprintKind) -> Result<fpindex::Segments, LibraryError> {
+        self.registry.fingerprint_index_in(kind, &self.index_dir).await
+    }
+
+    /// Compounds most similar to `smiles` by Morgan fingerprints.
+    pub async fn similar(
+        &self,
+        smiles: &str,
+        metric: Metric,
+        wanted: Wanted,
+    ) -> Result<Vec<ScoredCompound>, LibraryError> {
+        let fp = query_fingerprint(smiles)?;
+        let files = self.files().await?;
+        let hits = search_one(&files.morgan, &fp, metric, wanted);
+        self.scored(&hits).await
+    }
+
+    /// Compounds containing `text`, within `limits`; hits in index order
+    /// (small molecules first). Runs on all cores off the async threads.
+    pub async fn substructure(
+        &self,
+        text: &str,
+        language: QueryLanguage,
+        limits: SearchLimits,
+    ) -> Result<(Vec<ScoredCompound>, SubstructureResult), LibraryError> {
+        let files = self.files().await?;
+        let text = text.to_owned();
+        let found = tokio::task::spawn_blocking(move || {
+            substructure::search(&files.pattern, &files.structures, &text, language, limits, |_| {})
+        })
+        .await
+        .expect("substructure search task")?;
+        let rows = self.rows(&found.hits).await?;
+        let scored = rows
+            .into_iter()
+            .map(|(id, smiles)| ScoredCompound { id, smiles, score: 1.0 })
+            .collect();
+        Ok((scored, found))
+    }
+
+    /// Hits with their SMILES, in the same order.
+    pub async fn scored(&self, hits: &[Hit]) -> Result<Vec<ScoredCompound>, LibraryError> {
+        let ids: Vec<CompoundId> = hits.iter().map(|h| CompoundId(h.id as i64)).collect();
+        let rows = self.rows(&ids).await?;
+        Ok(rows
+            .into_iter()
+            .zip(hits)
+            .map(|((id, smiles), hit)| ScoredCompound { id, smiles, score: hit.score })
+            .collect())
+    }
+
+    /// Ids with their SMILES, in the same order.
+    pub async fn rows(
+        &self,
+        ids: &[CompoundId],
+    ) -> Result<Vec<(CompoundId, String)>, LibraryError> {
+        let smiles = self.registry.smiles_of(ids).await?;
+        Ok(ids.iter().copied().zip(smiles).collect())
+    }
+}
+
+/// The Morgan fingerprint (radius 2, 2048 bits) of a query structure.
+pub fn query_fingerprint(smiles: &str) -> Result<Vec<u64>, LibraryError> {
+    let query = Molecule::from_smiles(smiles).map_err(LibraryError::BadQuery)?;
+    Ok(query.morgan(MorganParams::default()).words().to_vec())
+}
+
+/// One similarity search over an index.
+pub fn search_one(
+    index: &fpindex::Segments,
+    fp: &[u64],
+    metric: Metric,
+    wanted: Wanted,
+) -> Vec<Hit> {
+    match wanted {
+        Wanted::Top(k) => index.top_k(fp, metric, k),
+        Wanted::Threshold(t) => index.threshold(fp, metric, t),
+    }
+}
