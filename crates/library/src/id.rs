@@ -28,6 +28,13 @@ impl std::str::FromStr for CompoundId {
     }
 }
 
+/// Serialised as its registry number (`"SY-0000001"`), as people see it.
+impl serde::Serialize for CompoundId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,12 +54,5 @@ mod tests {
         fn round_trips(n in 1i64..100_000_000) {
             prop_assert_eq!(CompoundId(n).to_string().parse::<CompoundId>().unwrap(), CompoundId(n));
         }
-    }
-}
-
-/// Serialised as its registry number (`"SY-0000001"`), as people see it.
-impl serde::Serialize for CompoundId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
     }
 }
