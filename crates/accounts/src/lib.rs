@@ -50,10 +50,7 @@ impl Actor {
         if self.role.grants(permission) {
             Ok(())
         } else {
-            Err(AccountError::Forbidden {
-                role: self.role,
-                what: permission.describe().to_owned(),
-            })
+            Err(AccountError::Forbidden { role: self.role, what: permission.describe().to_owned() })
         }
     }
 

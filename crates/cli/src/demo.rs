@@ -2,19 +2,14 @@
 //! demo library into the registry (once; later runs find it imported) and
 //! runs similarity searches for a few well-known drugs.
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use clap::Args;
-use library::import::ImportOptions;
 
-use crate::library_cmd::import_with_progress;
+use crate::library_cmd::{import_with_progress, ImportInput};
 use crate::output::{print_record, print_rows, OutputFormat};
 use crate::search_cmd::to_rows;
 use crate::Context;
 use library::Wanted;
-
-/// The bundled demo library: 99,042 compounds of the MOSES benchmark set
-/// (ZINC Clean Leads), MIT licence; see data/demo/README.md.
-const DEMO_LIBRARY: &[u8] = include_bytes!("../../../data/demo/moses-demo.smi.gz");
 
 /// Queries shown after loading: name and SMILES.
 const QUERIES: &[(&str, &str)] = &[
@@ -36,14 +31,7 @@ pub(crate) struct DemoArgs {
 pub(crate) async fn run(ctx: &Context, args: DemoArgs) -> Result<()> {
     let catalog = ctx.catalog().await?;
     let registry = catalog.registry();
-    let file = ctx.data.join("demo").join("moses-demo.smi.gz");
-    if !file.exists() {
-        std::fs::create_dir_all(file.parent().expect("demo file has a parent"))?;
-        std::fs::write(&file, DEMO_LIBRARY)
-            .with_context(|| format!("writing {}", file.display()))?;
-    }
-    let options = ImportOptions { source: Some("moses-demo".into()), ..ImportOptions::default() };
-    let summary = import_with_progress(ctx, registry, &file, &options, None).await?;
+    let summary = import_with_progress(ctx, registry, ImportInput::Demo, None).await?;
     eprintln!("demo library:");
     print_record(OutputFormat::Table, &summary);
     for (name, smiles) in QUERIES {

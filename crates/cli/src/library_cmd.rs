@@ -136,7 +136,9 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
                 ..ImportOptions::default()
             };
             options.prepare.standardize.canonical_tautomer = canonical_tautomer;
-            let summary = import_with_progress(ctx, registry, &file, &options, errors).await?;
+            let summary =
+                import_with_progress(ctx, registry, ImportInput::File(&file, &options), errors)
+                    .await?;
             print_record(output, &summary);
             Ok(())
         }
@@ -269,13 +271,20 @@ fn print_compound_table(record: &Value) {
     }
 }
 
+/// What an import reads.
+pub(crate) enum ImportInput<'a> {
+    /// A file, with its options.
+    File(&'a std::path::Path, &'a ImportOptions),
+    /// The bundled demo library.
+    Demo,
+}
+
 /// Runs an import with a progress bar on stderr and Ctrl-C as cancel; writes
 /// the error report and returns the summary as JSON.
 pub(crate) async fn import_with_progress(
     ctx: &Context,
     registry: &Registry,
-    file: &std::path::Path,
-    options: &ImportOptions,
+    input: ImportInput<'_>,
     errors: Option<PathBuf>,
 ) -> Result<Value> {
     let bar = ProgressBar::new(0);
@@ -298,9 +307,16 @@ pub(crate) async fn import_with_progress(
         progress_bar.set_position(p.bytes_read);
         progress_bar.set_message(format!("{} records, {} bad", p.records_done, p.errors));
     };
-    let summary = import::import_file(registry, file, options, &progress, &cancel)
-        .await
-        .with_context(|| format!("importing {}", file.display()))?;
+    let summary = match input {
+        ImportInput::File(file, options) => {
+            import::import_file(registry, file, options, &progress, &cancel)
+                .await
+                .with_context(|| format!("importing {}", file.display()))?
+        }
+        ImportInput::Demo => library::demo::load(registry, &ctx.data, &progress, &cancel)
+            .await
+            .context("loading the bundled demo library")?,
+    };
     bar.finish_and_clear();
     let row_errors = import::import_errors(registry, summary.import_id).await?;
     let report = if row_errors.is_empty() {

@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod catalog;
+pub mod demo;
 mod error;
 mod id;
 pub mod import;
