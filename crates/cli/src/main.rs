@@ -7,6 +7,7 @@ mod demo;
 mod library_cmd;
 mod output;
 mod search_cmd;
+mod serve_cmd;
 
 use std::path::PathBuf;
 
@@ -48,6 +49,11 @@ enum Command {
     Search(search_cmd::SearchCommand),
     /// Loads the bundled demo library (once) and runs example searches.
     Demo(demo::DemoArgs),
+    /// The web portal and HTTP API (loads the demo library on first start).
+    Serve(serve_cmd::ServeArgs),
+    /// Accounts made at the machine, such as the first admin.
+    #[command(subcommand)]
+    Admin(serve_cmd::AdminCommand),
 }
 
 /// Where a command finds the registry.
@@ -84,6 +90,8 @@ fn main() -> Result<()> {
             Command::Search(c) => search_cmd::run(&ctx, c).await,
             Command::Chem(c) => chem_cmd::run(c),
             Command::Demo(args) => demo::run(&ctx, args).await,
+            Command::Serve(args) => serve_cmd::serve(&ctx, args).await,
+            Command::Admin(c) => serve_cmd::admin(&ctx, c).await,
         }
     })
 }

@@ -603,6 +603,22 @@ impl Registry {
 
     /// Canonical SMILES of each parent in `ids`, in the same order.
     pub async fn smiles_of(&self, ids: &[CompoundId]) -> Result<Vec<String>, LibraryError> {
+        let found = self.parent_rows(ids, "id, smiles").await?;
+        in_order(ids, &found, |r| Ok(r.try_get(1)?))
+    }
+
+    /// The parent tier of each of `ids`, in the same order.
+    pub async fn parents(&self, ids: &[CompoundId]) -> Result<Vec<Parent>, LibraryError> {
+        let found = self.parent_rows(ids, PARENT_COLUMNS).await?;
+        in_order(ids, &found, parent_from_row)
+    }
+
+    /// The rows of `ids` (`columns` must start with `id`), by id.
+    async fn parent_rows(
+        &self,
+        ids: &[CompoundId],
+        columns: &str,
+    ) -> Result<std::collections::HashMap<i64, AnyRow>, LibraryError> {
         // A few hundred ids per statement: one round trip each, and well
         // inside every backend's limit on bound parameters.
         const PER_QUERY: usize = 500;
@@ -610,21 +626,30 @@ impl Registry {
         let mut conn = self.pool.acquire().await?;
         for part in ids.chunks(PER_QUERY) {
             let marks: Vec<String> = (1..=part.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("SELECT id, smiles FROM parents WHERE id IN ({})", marks.join(","));
+            let sql = format!("SELECT {columns} FROM parents WHERE id IN ({})", marks.join(","));
             let mut query = sqlx::query(&sql);
             for id in part {
                 query = query.bind(id.0);
             }
             for r in query.fetch_all(&mut *conn).await? {
-                found.insert(r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?);
+                found.insert(r.try_get::<i64, _>(0)?, r);
             }
         }
-        ids.iter()
-            .map(|id| {
-                found.get(&id.0).cloned().ok_or_else(|| LibraryError::NotFound(id.to_string()))
-            })
-            .collect()
+        Ok(found)
     }
+}
+
+/// `read` of each of `ids`' rows, in the order of `ids`.
+fn in_order<T>(
+    ids: &[CompoundId],
+    rows: &std::collections::HashMap<i64, AnyRow>,
+    read: impl Fn(&AnyRow) -> Result<T, LibraryError>,
+) -> Result<Vec<T>, LibraryError> {
+    ids.iter()
+        .map(|id| {
+            rows.get(&id.0).ok_or_else(|| LibraryError::NotFound(id.to_string())).and_then(&read)
+        })
+        .collect()
 }
 
 /// The base and delta files of the index of `kind` in `dir`.

@@ -1,0 +1,96 @@
+//! `soyaku serve` (the web portal) and `soyaku admin …` (accounts made at
+//! the machine, such as the first admin).
+
+use std::io::{BufRead as _, IsTerminal as _};
+use std::net::SocketAddr;
+
+use anyhow::{Context as _, Result};
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::Context;
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub(crate) enum LogFormat {
+    /// Readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "SOYAKU_ADDR")]
+    addr: SocketAddr,
+    /// Do not load the bundled demo library into an empty registry.
+    #[arg(long)]
+    no_demo: bool,
+    /// Mark cookies Secure (HTTPS only): `true` or `false`; by default yes
+    /// unless listening on a loopback address.
+    #[arg(long)]
+    secure_cookies: Option<bool>,
+    /// Log line format.
+    #[arg(long, value_enum, default_value_t)]
+    log_format: LogFormat,
+}
+
+pub(crate) async fn serve(ctx: &Context, args: ServeArgs) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SOYAKU_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.init(),
+    }
+    server::serve(server::Config {
+        addr: args.addr,
+        data_dir: ctx.data.clone(),
+        database_url: ctx.database_url.clone(),
+        load_demo: !args.no_demo,
+        secure_cookies: args.secure_cookies,
+    })
+    .await
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AdminCommand {
+    /// Makes an account, such as the first admin. The password is read from
+    /// standard input (one line), never from the command line, so it stays
+    /// out of shell history and process lists.
+    CreateUser {
+        /// Sign-in name (3–64 of a-z 0-9 . _ -).
+        username: String,
+        /// Role: researcher, support_staff, biobank_curator,
+        /// programme_officer or admin.
+        #[arg(long)]
+        role: String,
+        /// Name as shown (default: the username).
+        #[arg(long, default_value = "")]
+        display_name: String,
+    },
+}
+
+pub(crate) async fn admin(ctx: &Context, command: AdminCommand) -> Result<()> {
+    match command {
+        AdminCommand::CreateUser { username, role, display_name } => {
+            let role: accounts::Role = role.parse()?;
+            if std::io::stdin().is_terminal() {
+                eprint!("password for {username} (at least 10 characters): ");
+            }
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password).context("reading the password")?;
+            let password = password.trim_end_matches(['\n', '\r']).to_owned();
+            let registry = ctx.registry().await?;
+            let accounts = accounts::Accounts::attach(registry.pool().clone()).await?;
+            let user = accounts
+                .create_user(None, accounts::NewUser { username, display_name, password, role })
+                .await?;
+            println!("created {} ({})", user.username, user.role);
+            Ok(())
+        }
+    }
+}

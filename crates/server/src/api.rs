@@ -1,0 +1,349 @@
+//! The HTTP API under `/api/v1`, plus `/healthz` and `/readyz`. Each route
+//! is declared once, with its documentation, so the OpenAPI document cannot
+//! list a route that does not exist or miss one that does.
+
+use std::sync::Arc;
+
+use accounts::{AuditQuery, NewUser, Role};
+use axum::extract::{Path, Query, State};
+use axum::handler::Handler;
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{on, MethodFilter};
+use axum::{Json, Router};
+use library::CompoundId;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::{cleared_session_cookie, session_cookie, Caller};
+use crate::hits::{self, SearchParams};
+use crate::openapi::{Doc, Param};
+use crate::{export, ApiError, AppState, Stage};
+
+type ApiResult = Result<Response, ApiError>;
+
+/// Routes and their documentation, built together.
+pub struct Routes {
+    router: Router<Arc<AppState>>,
+    docs: Vec<Doc>,
+}
+
+impl Routes {
+    fn add<H, T>(mut self, doc: Doc, handler: H) -> Routes
+    where
+        H: Handler<T, Arc<AppState>>,
+        T: 'static,
+    {
+        let filter = match doc.method {
+            Method::GET => MethodFilter::GET,
+            Method::POST => MethodFilter::POST,
+            Method::DELETE => MethodFilter::DELETE,
+            ref other => unreachable!("no API route uses {other}"),
+        };
+        self.router = self.router.route(doc.path, on(filter, handler));
+        self.docs.push(doc);
+        self
+    }
+}
+
+const SEARCH_PARAMS: &[Param] = &[
+    Param::query("mode", "`similar` (default) or `substructure`"),
+    Param::query("query", "SMILES (similarity) or SMARTS/SMILES (substructure)"),
+    Param::query("top", "similarity: the k best (default 50)"),
+    Param::query("threshold", "similarity: every compound scoring at least this (0–1)"),
+    Param::query("metric", "`tanimoto` (default) or `tversky`"),
+    Param::query("alpha", "Tversky weight of query-only bits (default 0.5)"),
+    Param::query("beta", "Tversky weight of library-only bits (default 0.5)"),
+    Param::query("language", "substructure: `smarts` (default) or `smiles`"),
+    Param::query("limit", "substructure: at most this many hits (default 1000)"),
+    Param::query("timeout_ms", "substructure: time budget (default 10000, at most 30000)"),
+    Param::query("format", "`json` (default), `csv` or `sdf`"),
+];
+
+const AUDIT_PARAMS: &[Param] = &[
+    Param::query("user_id", "only this user's actions"),
+    Param::query("before", "only entries with a smaller id (paging)"),
+    Param::query("limit", "at most this many (default 100, at most 1000)"),
+];
+
+const COMPOUND_PARAMS: &[Param] = &[Param::path("id", "registry id, e.g. SY-0000001")];
+
+const DEPICTION_PARAMS: &[Param] = &[
+    Param::path("id", "registry id"),
+    Param::query("size", "width in pixels (100–800, default 240)"),
+];
+
+/// Every API route, with its documentation.
+pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
+    let r = Routes { router: Router::new(), docs: Vec::new() }
+        .add(Doc::public(Method::GET, "/healthz", "Liveness: the process answers"), healthz)
+        .add(
+            Doc::public(Method::GET, "/readyz", "Readiness: 200 once searches can be served, 503 with progress before"),
+            readyz,
+        )
+        .add(Doc::public(Method::GET, "/api/v1/openapi.json", "This document"), openapi_json)
+        .add(
+            Doc::public(Method::POST, "/api/v1/session", "Sign in with username and password; sets the session cookie and returns the anti-forgery token")
+                .body("{\"username\": string, \"password\": string}"),
+            sign_in,
+        )
+        .add(Doc::signed_in(Method::DELETE, "/api/v1/session", "Sign out"), sign_out)
+        .add(Doc::signed_in(Method::GET, "/api/v1/me", "The caller's account and, for sessions, the anti-forgery token"), me)
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/tokens", "Make an API token for the caller's own account (shown once)")
+                .body("{\"name\": string}"),
+            create_token,
+        )
+        .add(Doc::signed_in(Method::GET, "/api/v1/users", "Every account (admin)"), list_users)
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/users", "Make an account (admin)")
+                .body("{\"username\": string, \"display_name\": string, \"password\": string, \"role\": researcher|support_staff|biobank_curator|programme_officer|admin}"),
+            create_user,
+        )
+        .add(
+            Doc::signed_in(Method::GET, "/api/v1/audit", "The audit log, newest first (admin)").params(AUDIT_PARAMS),
+            audit_log,
+        )
+        .add(Doc::signed_in(Method::GET, "/api/v1/library/stats", "How many parents, batches and samples the registry holds"), stats)
+        .add(
+            Doc::signed_in(Method::GET, "/api/v1/compounds/{id}", "A compound with every registry tier, descriptors, rule flags and alerts")
+                .params(COMPOUND_PARAMS),
+            compound,
+        )
+        .add(
+            Doc::signed_in(Method::GET, "/api/v1/compounds/{id}/depiction.svg", "The compound's 2D depiction (SVG)")
+                .params(DEPICTION_PARAMS),
+            depiction,
+        )
+        .add(
+            Doc::signed_in(Method::GET, "/api/v1/search", "Similarity or substructure search over the library; hits with key descriptors, or the hits as a CSV or SD file")
+                .params(SEARCH_PARAMS),
+            search,
+        );
+    (r.router, r.docs)
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.stage() {
+        Stage::Ready => Json(json!({"status": "ready"})).into_response(),
+        Stage::Starting { doing, percent } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "starting", "doing": doing, "percent": percent})),
+        )
+            .into_response(),
+        Stage::Failed(why) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "failed", "error": why})))
+                .into_response()
+        }
+    }
+}
+
+async fn openapi_json() -> Json<Value> {
+    Json(crate::openapi::document(&routes().1))
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+async fn sign_in(State(state): State<Arc<AppState>>, Json(c): Json<Credentials>) -> ApiResult {
+    let (actor, session) = state.accounts.sign_in(&c.username, &c.password).await?;
+    Ok((
+        [(header::SET_COOKIE, session_cookie(&session.token, state.secure_cookies))],
+        Json(json!({"user": actor, "csrf": session.csrf, "expires_at": session.expires_at})),
+    )
+        .into_response())
+}
+
+async fn sign_out(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+) -> ApiResult {
+    if let Some(token) = crate::auth::cookie(&headers, crate::auth::SESSION_COOKIE) {
+        state.accounts.sign_out(&token).await?;
+    }
+    state
+        .accounts
+        .audit(
+            Some(&caller.actor),
+            "sign_out",
+            &format!("user:{}", caller.actor.username),
+            json!({}),
+        )
+        .await?;
+    Ok(([(header::SET_COOKIE, cleared_session_cookie())], StatusCode::NO_CONTENT).into_response())
+}
+
+async fn me(caller: Caller) -> Json<Value> {
+    Json(json!({"user": caller.actor, "csrf": caller.csrf}))
+}
+
+#[derive(Deserialize)]
+struct TokenRequest {
+    name: String,
+}
+
+async fn create_token(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Json(t): Json<TokenRequest>,
+) -> ApiResult {
+    let token = state.accounts.create_token(&caller.actor, &t.name).await?;
+    Ok((StatusCode::CREATED, Json(json!({"name": t.name, "token": token}))).into_response())
+}
+
+async fn list_users(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResult {
+    Ok(Json(json!({"users": state.accounts.users(&caller.actor).await?})).into_response())
+}
+
+#[derive(Deserialize)]
+struct UserRequest {
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    password: String,
+    role: String,
+}
+
+async fn create_user(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Json(u): Json<UserRequest>,
+) -> ApiResult {
+    let role: Role = u.role.parse()?;
+    let new =
+        NewUser { username: u.username, display_name: u.display_name, password: u.password, role };
+    let user = state.accounts.create_user(Some(&caller.actor), new).await?;
+    Ok((StatusCode::CREATED, Json(json!({"user": user}))).into_response())
+}
+
+#[derive(Deserialize)]
+struct AuditParams {
+    user_id: Option<i64>,
+    before: Option<i64>,
+    limit: Option<u32>,
+}
+
+async fn audit_log(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(p): Query<AuditParams>,
+) -> ApiResult {
+    let query = AuditQuery { user_id: p.user_id, before_id: p.before, limit: p.limit.unwrap_or(0) };
+    let entries = state.accounts.audit_log(&caller.actor, &query).await?;
+    Ok(Json(json!({"entries": entries})).into_response())
+}
+
+async fn stats(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResult {
+    caller.actor.require(accounts::Permission::SearchCompounds)?;
+    let c = state.catalog.registry().counts().await?;
+    Ok(Json(json!({"parents": c.parents, "batches": c.batches, "samples": c.samples}))
+        .into_response())
+}
+
+/// A compound's full record, audited as a view.
+pub async fn compound_record(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Value, ApiError> {
+    caller.actor.require(accounts::Permission::SearchCompounds)?;
+    let id: CompoundId = id.parse()?;
+    let compound = state.catalog.registry().compound(id).await?;
+    state
+        .accounts
+        .audit(Some(&caller.actor), "compound.view", &format!("compound:{id}"), json!({}))
+        .await?;
+    let record = tokio::task::spawn_blocking(move || library::record::compound(&compound))
+        .await
+        .expect("compound record task");
+    Ok(record)
+}
+
+async fn compound(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    Ok(Json(compound_record(&state, &caller, &id).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct DepictionParams {
+    size: Option<u32>,
+}
+
+async fn depiction(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(p): Query<DepictionParams>,
+) -> ApiResult {
+    caller.actor.require(accounts::Permission::SearchCompounds)?;
+    let id: CompoundId = id.trim_end_matches(".svg").parse()?;
+    let width = p.size.unwrap_or(240).clamp(100, 800);
+    let smiles = state.catalog.registry().smiles_of(&[id]).await?.remove(0);
+    let svg = tokio::task::spawn_blocking(move || {
+        chem::Molecule::from_smiles(&smiles)?.svg(width, width * 3 / 4)
+    })
+    .await
+    .expect("depiction task")?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            // Registered structures never change, so depictions may be kept.
+            (header::CACHE_CONTROL, "private, max-age=86400"),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct FormatParam {
+    #[serde(default)]
+    format: Option<String>,
+}
+
+async fn search(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(params): Query<SearchParams>,
+    Query(format): Query<FormatParam>,
+) -> ApiResult {
+    let outcome = hits::run(&state, &caller, &params).await?;
+    match format.format.as_deref().unwrap_or("json") {
+        "json" => Ok(Json(outcome).into_response()),
+        "csv" => {
+            Ok(attachment("text/csv; charset=utf-8", "soyaku-hits.csv", export::csv(&outcome.hits)))
+        }
+        "sdf" => {
+            let hits = outcome.hits;
+            let text = tokio::task::spawn_blocking(move || export::sdf(&hits))
+                .await
+                .expect("export task")?;
+            Ok(attachment("chemical/x-mdl-sdfile", "soyaku-hits.sdf", text))
+        }
+        other => {
+            Err(ApiError::bad_request(format!("unknown format '{other}': use json, csv or sdf")))
+        }
+    }
+}
+
+fn attachment(content_type: &'static str, name: &str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        body,
+    )
+        .into_response()
+}

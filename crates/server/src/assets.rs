@@ -1,0 +1,50 @@
+//! Static files compiled into the binary: our stylesheet and script, and the
+//! JSME structure editor (npm `jsme-editor`, BSD-3-Clause, installed into
+//! `web/node_modules` by `scripts/setup.sh`), so `soyaku serve` needs
+//! nothing beside itself.
+
+use std::sync::Arc;
+
+use axum::extract::Path;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::AppState;
+
+#[derive(rust_embed::Embed)]
+#[folder = "static/"]
+struct Own;
+
+#[derive(rust_embed::Embed)]
+#[folder = "../../web/node_modules/jsme-editor/"]
+#[exclude = "*.md"]
+#[exclude = "package.json"]
+#[exclude = "jsme_screenshot.png"]
+#[exclude = "compilation-mappings.txt"]
+#[exclude = "jsme.devmode.js"]
+struct Jsme;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/static/jsme/{*path}",
+            get(|Path(p): Path<String>| async move { serve::<Jsme>(&p) }),
+        )
+        .route("/static/{*path}", get(|Path(p): Path<String>| async move { serve::<Own>(&p) }))
+}
+
+fn serve<E: rust_embed::Embed>(path: &str) -> Response {
+    match E::get(path) {
+        Some(file) => (
+            [
+                (header::CONTENT_TYPE, file.metadata.mimetype().to_owned()),
+                (header::CACHE_CONTROL, "public, max-age=3600".to_owned()),
+            ],
+            file.data,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "no such file").into_response(),
+    }
+}

@@ -1,0 +1,99 @@
+//! API errors: one stable JSON shape for every failure,
+//! `{"error": {"code": "…", "message": "…"}}`, with the HTTP status that
+//! fits. Messages say what was wrong and what to do; internal faults are
+//! logged in full and answered with a generic message.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// A failed API call.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into() }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn unauthenticated() -> ApiError {
+        ApiError::from(accounts::AccountError::Unauthenticated)
+    }
+
+    pub fn csrf() -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "missing or wrong anti-forgery token: send the X-CSRF-Token header your session \
+             was given (GET /api/v1/me shows it), or use an API token",
+        )
+    }
+
+    fn internal(what: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!(error = %what, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server failed to answer; the fault is logged, please try again or report it",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<accounts::AccountError> for ApiError {
+    fn from(e: accounts::AccountError) -> ApiError {
+        use accounts::AccountError as E;
+        match e {
+            E::BadCredentials => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", e.to_string())
+            }
+            E::Unauthenticated => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
+            }
+            E::Forbidden { .. } => ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
+            E::Invalid(_) => ApiError::bad_request(e.to_string()),
+            E::Taken(_) => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            E::Database(_) | E::Migrate(_) | E::Hash(_) => ApiError::internal(&e),
+        }
+    }
+}
+
+impl From<library::LibraryError> for ApiError {
+    fn from(e: library::LibraryError) -> ApiError {
+        use library::LibraryError as E;
+        match e {
+            E::BadQuery(_) | E::BadId(_) | E::BadInput { .. } => {
+                ApiError::bad_request(e.to_string())
+            }
+            E::NotFound(_) => ApiError::not_found(e.to_string()),
+            _ => ApiError::internal(&e),
+        }
+    }
+}
+
+impl From<chem::ChemError> for ApiError {
+    fn from(e: chem::ChemError) -> ApiError {
+        ApiError::bad_request(e.to_string())
+    }
+}

@@ -1,0 +1,225 @@
+//! `soyaku serve`: the web portal and the HTTP API under `/api/v1`.
+//!
+//! A thin layer: handlers parse requests, identify the caller
+//! ([`auth`]), call the domain crates (`accounts`, `library`) and render
+//! JSON or HTML. Rights are checked by the domain crates through the
+//! caller's [`accounts::Actor`]; this crate adds only what belongs to HTTP
+//! (cookies, anti-forgery tokens, limits, status codes).
+//!
+//! Start-up is one step for the user: the server listens at once (so
+//! `/healthz` answers), then loads the bundled demo library on first start
+//! and opens the search files; `/readyz` says 503 with the progress until
+//! that is done.
+
+mod api;
+mod assets;
+mod auth;
+mod error;
+mod export;
+mod hits;
+mod openapi;
+mod ui;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub use error::ApiError;
+
+/// How the server is run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// The data directory (SQLite database, search files, demo file).
+    pub data_dir: PathBuf,
+    /// A database URL instead of SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Load the bundled demo library when the registry is empty.
+    pub load_demo: bool,
+    /// Mark cookies `Secure` (HTTPS only). `None`: yes unless listening on
+    /// a loopback address, where browsers are reached over plain HTTP.
+    pub secure_cookies: Option<bool>,
+}
+
+/// Where start-up is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stage {
+    /// Still starting: what is being done and how far it is (0–100).
+    Starting { doing: String, percent: u8 },
+    /// Serving searches.
+    Ready,
+    /// Start-up failed; the message says why.
+    Failed(String),
+}
+
+/// What every handler shares.
+pub struct AppState {
+    pub(crate) accounts: accounts::Accounts,
+    pub(crate) catalog: library::Catalog,
+    pub(crate) stage: RwLock<Stage>,
+    pub(crate) secure_cookies: bool,
+}
+
+impl AppState {
+    /// Opens the platform database (applying every crate's migrations).
+    pub async fn open(config: &Config) -> anyhow::Result<Arc<AppState>> {
+        let registry = match &config.database_url {
+            Some(url) => library::Registry::open(url).await.context("opening --database-url")?,
+            None => library::Registry::open_dir(&config.data_dir).await.with_context(|| {
+                format!("opening the registry in {}", config.data_dir.display())
+            })?,
+        };
+        let accounts = accounts::Accounts::attach(registry.pool().clone()).await?;
+        Ok(Arc::new(AppState {
+            accounts,
+            catalog: library::Catalog::new(registry, &config.data_dir),
+            stage: RwLock::new(Stage::Starting { doing: "opening".into(), percent: 0 }),
+            secure_cookies: config.secure_cookies.unwrap_or(!config.addr.ip().is_loopback()),
+        }))
+    }
+
+    pub(crate) fn stage(&self) -> Stage {
+        self.stage.read().expect("stage lock").clone()
+    }
+
+    fn set_stage(&self, stage: Stage) {
+        *self.stage.write().expect("stage lock") = stage;
+    }
+
+    /// Loads the demo library if asked and the registry is empty, then opens
+    /// the search files; sets the stage as it goes.
+    pub async fn start(&self, load_demo: bool, cancel: &AtomicBool, data_dir: &std::path::Path) {
+        match self.prepare(load_demo, cancel, data_dir).await {
+            Ok(()) => {
+                self.set_stage(Stage::Ready);
+                tracing::info!("ready");
+            }
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), "start-up failed");
+                self.set_stage(Stage::Failed(format!("{e:#}")));
+            }
+        }
+    }
+
+    async fn prepare(
+        &self,
+        load_demo: bool,
+        cancel: &AtomicBool,
+        data_dir: &std::path::Path,
+    ) -> anyhow::Result<()> {
+        let registry = self.catalog.registry();
+        if load_demo && registry.counts().await?.parents == 0 {
+            tracing::info!("loading the bundled demo library");
+            let progress = |p: library::import::Progress| {
+                let percent = (p.bytes_read * 100).checked_div(p.bytes_total).unwrap_or(0);
+                self.set_stage(Stage::Starting {
+                    doing: format!("loading the demo library: {} compounds", p.records_done),
+                    percent: percent.min(99) as u8,
+                });
+            };
+            let summary = library::demo::load(registry, data_dir, &progress, cancel).await?;
+            tracing::info!(
+                records = summary.tally.records,
+                errors = summary.tally.errors,
+                "demo library loaded"
+            );
+            if summary.cancelled {
+                anyhow::bail!("stopped while loading the demo library; start again to resume");
+            }
+        }
+        self.set_stage(Stage::Starting { doing: "opening the search indexes".into(), percent: 99 });
+        self.catalog.files().await.context("building the search indexes")?;
+        Ok(())
+    }
+}
+
+/// Longest any request may take before it is answered 408.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest request body accepted.
+const BODY_LIMIT: usize = 2 << 20;
+
+/// The whole application: API, pages and static assets.
+pub fn router(state: Arc<AppState>) -> Router {
+    let (api, _) = api::routes();
+    Router::new()
+        .merge(api)
+        .merge(ui::routes())
+        .merge(assets::routes())
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// One structured log line per request: method, path (never the query,
+/// which may carry structures or tokens), status and time.
+async fn log_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "request"
+    );
+    response
+}
+
+/// Runs the server until Ctrl-C or SIGTERM, then finishes the requests in
+/// flight and stops (an unfinished demo load resumes at the next start).
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let state = AppState::open(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("listening on {}", config.addr))?;
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    let cancel = Arc::new(AtomicBool::new(false));
+    let starting = {
+        let (state, cancel, dir) = (state.clone(), cancel.clone(), config.data_dir.clone());
+        tokio::spawn(async move { state.start(config.load_demo, &cancel, &dir).await })
+    };
+    let stop = cancel.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            stop.store(true, Ordering::Relaxed);
+        })
+        .await?;
+    // A demo load in progress stops after its chunk in flight (the cancel
+    // flag is set); the next start resumes it.
+    let _ = tokio::time::timeout(Duration::from_secs(10), starting).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

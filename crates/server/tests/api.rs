@@ -1,0 +1,369 @@
+//! The HTTP API and pages end to end, in process: a registry with a slice
+//! of the demo library, real accounts, and requests through the whole
+//! router (limits, authentication, anti-forgery checks).
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use accounts::{NewUser, Role};
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use serde_json::{json, Value};
+use tower::ServiceExt as _;
+
+struct Site {
+    _dir: tempfile::TempDir,
+    app: Router,
+    state: Arc<server::AppState>,
+}
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn site() -> Site {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().unwrap();
+    let gz =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/demo/moses-demo.smi.gz"))
+            .unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut text).unwrap();
+    let slice: String = text.lines().take(400).map(|l| format!("{l}\n")).collect();
+    let file = dir.path().join("slice.smi");
+    std::fs::write(&file, slice).unwrap();
+    let config = server::Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().join("data"),
+        database_url: None,
+        load_demo: false,
+        secure_cookies: None,
+    };
+    let state = server::AppState::open(&config).await.unwrap();
+    let registry = library::Registry::open_dir(&config.data_dir).await.unwrap();
+    let never = AtomicBool::new(false);
+    library::import::import_file(&registry, &file, &Default::default(), &|_| {}, &never)
+        .await
+        .unwrap();
+    let accounts = accounts::Accounts::attach(registry.pool().clone()).await.unwrap();
+    for (name, role) in [
+        ("rita", Role::Researcher),
+        ("rob", Role::Researcher),
+        ("sam", Role::SupportStaff),
+        ("ada", Role::Admin),
+    ] {
+        let new = NewUser {
+            username: name.into(),
+            display_name: String::new(),
+            password: PASSWORD.into(),
+            role,
+        };
+        accounts.create_user(None, new).await.unwrap();
+    }
+    state.start(false, &never, &config.data_dir).await;
+    Site { _dir: dir, app: server::router(state.clone()), state }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| {
+            panic!("not JSON ({}): {}", self.status, String::from_utf8_lossy(&self.body))
+        })
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// How a request identifies itself.
+#[derive(Clone, Default)]
+struct As {
+    cookie: Option<String>,
+    csrf: Option<String>,
+    bearer: Option<String>,
+}
+
+impl Site {
+    async fn call(&self, method: Method, uri: &str, who: &As, body: Option<Value>) -> Answer {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(c) = &who.cookie {
+            req = req.header(header::COOKIE, format!("soyaku_session={c}"));
+        }
+        if let Some(t) = &who.csrf {
+            req = req.header("x-csrf-token", t);
+        }
+        if let Some(b) = &who.bearer {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {b}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string()))
+                .unwrap(),
+            None => req.body(Body::empty()).unwrap(),
+        };
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = axum::body::to_bytes(res.into_body(), 64 << 20).await.unwrap().to_vec();
+        Answer { status, headers, body }
+    }
+
+    async fn sign_in(&self, user: &str) -> As {
+        let a = self
+            .call(
+                Method::POST,
+                "/api/v1/session",
+                &As::default(),
+                Some(json!({"username": user, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+        let set = a.headers[header::SET_COOKIE].to_str().unwrap().to_owned();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+        let token = set.split(';').next().unwrap().strip_prefix("soyaku_session=").unwrap();
+        As {
+            cookie: Some(token.into()),
+            csrf: a.json()["csrf"].as_str().map(str::to_owned),
+            bearer: None,
+        }
+    }
+}
+
+fn assert_error(a: &Answer, status: StatusCode, code: &str) {
+    assert_eq!(a.status, status, "{}", a.text());
+    let body = a.json();
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+#[tokio::test]
+async fn openapi_lists_exactly_the_routes_that_answer() {
+    let s = site().await;
+    let admin = s.sign_in("ada").await;
+    let doc = s.call(Method::GET, "/api/v1/openapi.json", &As::default(), None).await.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 12, "{paths:?}");
+    for (path, ops) in paths {
+        for method in ops.as_object().unwrap().keys() {
+            let uri = path.replace("{id}", "SY-0000001");
+            let method: Method = method.to_uppercase().parse().unwrap();
+            let a = s.call(method.clone(), &uri, &admin, Some(json!({}))).await;
+            // A route that did not exist would be axum's bare 404 or 405;
+            // every real route answers, if only with our JSON error.
+            assert_ne!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+            if a.status == StatusCode::NOT_FOUND {
+                assert_eq!(a.json()["error"]["code"], "not_found", "{method} {uri}");
+            }
+        }
+    }
+    // And an undocumented path is not served.
+    let a = s.call(Method::GET, "/api/v1/nothing-here", &admin, None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn every_protected_route_wants_a_caller() {
+    let s = site().await;
+    let nobody = As::default();
+    for uri in
+        ["/api/v1/me", "/api/v1/audit", "/api/v1/search?query=CCO", "/api/v1/compounds/SY-0000001"]
+    {
+        assert_error(
+            &s.call(Method::GET, uri, &nobody, None).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        );
+    }
+    let forged = As { cookie: Some("made-up".into()), ..As::default() };
+    assert_error(
+        &s.call(Method::GET, "/api/v1/me", &forged, None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+    let wrong = s
+        .call(
+            Method::POST,
+            "/api/v1/session",
+            &nobody,
+            Some(json!({"username": "rita", "password": "nope-nope-nope"})),
+        )
+        .await;
+    assert_error(&wrong, StatusCode::UNAUTHORIZED, "bad_credentials");
+}
+
+#[tokio::test]
+async fn roles_are_enforced_by_the_api() {
+    let s = site().await;
+    let rita = s.sign_in("rita").await;
+    let ada = s.sign_in("ada").await;
+    assert_error(
+        &s.call(Method::GET, "/api/v1/audit", &rita, None).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert_error(
+        &s.call(Method::GET, "/api/v1/users", &rita, None).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    let promote = json!({"username": "mallory", "password": PASSWORD, "role": "admin"});
+    assert_error(
+        &s.call(Method::POST, "/api/v1/users", &rita, Some(promote.clone())).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    let made = s.call(Method::POST, "/api/v1/users", &ada, Some(promote)).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    let users = s.call(Method::GET, "/api/v1/users", &ada, None).await.json();
+    assert_eq!(users["users"].as_array().unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn state_changes_with_a_session_need_the_csrf_token() {
+    let s = site().await;
+    let rita = s.sign_in("rita").await;
+    let no_token = As { csrf: None, ..rita.clone() };
+    let body = Some(json!({"name": "notebook"}));
+    assert_error(
+        &s.call(Method::POST, "/api/v1/tokens", &no_token, body.clone()).await,
+        StatusCode::FORBIDDEN,
+        "csrf",
+    );
+    let wrong = As { csrf: Some("guess".into()), ..rita.clone() };
+    assert_error(
+        &s.call(Method::POST, "/api/v1/tokens", &wrong, body.clone()).await,
+        StatusCode::FORBIDDEN,
+        "csrf",
+    );
+    let made = s.call(Method::POST, "/api/v1/tokens", &rita, body).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    // A script with the API token needs no anti-forgery token.
+    let script = As { bearer: made.json()["token"].as_str().map(str::to_owned), ..As::default() };
+    let me = s.call(Method::GET, "/api/v1/me", &script, None).await.json();
+    assert_eq!(me["user"]["username"], "rita");
+    let again =
+        s.call(Method::POST, "/api/v1/tokens", &script, Some(json!({"name": "second"}))).await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    // Signing out ends the session.
+    assert_eq!(
+        s.call(Method::DELETE, "/api/v1/session", &rita, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_error(
+        &s.call(Method::GET, "/api/v1/me", &rita, None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+}
+
+#[tokio::test]
+async fn searches_find_hits_export_them_and_are_audited() {
+    let s = site().await;
+    let rita = s.sign_in("rita").await;
+    let ada = s.sign_in("ada").await;
+    let first = s.call(Method::GET, "/api/v1/compounds/SY-0000001", &rita, None).await.json();
+    let smiles = first["smiles"].as_str().unwrap().to_owned();
+    let q = |extra: &str| format!("/api/v1/search?query={}{extra}", encode(&smiles));
+    let found = s.call(Method::GET, &q("&top=5"), &rita, None).await.json();
+    let hits = found["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 5);
+    assert_eq!(hits[0]["id"], "SY-0000001");
+    assert_eq!(hits[0]["score"], 1.0);
+    assert!(hits[0]["mol_wt"].as_f64().unwrap() > 0.0);
+    let sub = s
+        .call(
+            Method::GET,
+            "/api/v1/search?mode=substructure&query=c1ccncc1&limit=1000",
+            &rita,
+            None,
+        )
+        .await
+        .json();
+    let n = sub["hits"].as_array().unwrap().len();
+    assert!(n > 0 && sub["candidates"].as_u64().unwrap() >= n as u64, "{sub}");
+    for h in sub["hits"].as_array().unwrap() {
+        let m = chem::Molecule::from_smiles(h["smiles"].as_str().unwrap()).unwrap();
+        assert!(m.has_substructure(&chem::Query::from_smarts("c1ccncc1").unwrap()));
+    }
+    let csv = s.call(Method::GET, &q("&top=3&format=csv"), &rita, None).await;
+    assert_eq!(csv.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    let lines: Vec<String> = csv.text().lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines[0].starts_with("id,smiles,score,"));
+    assert!(lines[1].starts_with("SY-0000001,"));
+    let sdf = s.call(Method::GET, &q("&top=3&format=sdf"), &rita, None).await.text();
+    let records: Vec<&str> = sdf.split("$$$$\n").filter(|r| !r.trim().is_empty()).collect();
+    assert_eq!(records.len(), 3);
+    assert!(records[0].starts_with("SY-0000001\n"));
+    assert!(records[0].contains("M  END") && records[0].contains(">  <score>"));
+    let back = chem::Molecule::from_molblock(records[0]).unwrap();
+    assert_eq!(back.canonical_smiles(), smiles);
+    assert_error(
+        &s.call(Method::GET, "/api/v1/search?query=C1CC(", &rita, None).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    );
+    let log = s.call(Method::GET, "/api/v1/audit", &ada, None).await.json();
+    let actions: Vec<&str> =
+        log["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(
+        actions.contains(&"compound.view") && actions.contains(&"search.substructure"),
+        "{actions:?}"
+    );
+    assert!(actions.iter().filter(|a| **a == "search.similar").count() >= 3);
+    let svg = s.call(Method::GET, "/api/v1/compounds/SY-0000001/depiction.svg", &rita, None).await;
+    assert_eq!(svg.headers[header::CONTENT_TYPE], "image/svg+xml");
+    assert!(svg.text().contains("<svg"));
+}
+
+#[tokio::test]
+async fn readiness_follows_start_up() {
+    let s = site().await;
+    assert_eq!(
+        s.call(Method::GET, "/readyz", &As::default(), None).await.json()["status"],
+        "ready"
+    );
+    assert_eq!(s.call(Method::GET, "/healthz", &As::default(), None).await.status, StatusCode::OK);
+    let _ = &s.state;
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_respect_roles() {
+    let s = site().await;
+    let anon = s.call(Method::GET, "/search?query=CCO", &As::default(), None).await;
+    assert_eq!(anon.status, StatusCode::SEE_OTHER);
+    assert!(anon.headers[header::LOCATION].to_str().unwrap().starts_with("/login?next=/search%3Fquery%3DCCO"));
+    let rita = s.sign_in("rita").await;
+    let page = s.call(Method::GET, "/search?mode=substructure&query=c1ccccc1", &rita, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains("id=\"hits\"") && html.contains("/depiction.svg"), "{html}");
+    let audit = s.call(Method::GET, "/audit", &rita, None).await;
+    assert_eq!(audit.status, StatusCode::FORBIDDEN);
+    let ada = s.sign_in("ada").await;
+    assert_eq!(s.call(Method::GET, "/audit", &ada, None).await.status, StatusCode::OK);
+    let logout = s.call(Method::POST, "/logout", &As { csrf: None, ..rita.clone() }, None).await;
+    assert_error(&logout, StatusCode::FORBIDDEN, "csrf");
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(
+            |b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            },
+        )
+        .collect()
+}
