@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Installs what Soyaku needs on a bare Debian 12 machine of this kind.
-#   scripts/setup.sh        build and run dependencies (RDKit, InChI, Boost)
+#   scripts/setup.sh        build and run dependencies (RDKit, InChI, Boost, and
+#                           Node's npm, which fetches the JSME structure editor
+#                           into web/node_modules for the binary to embed)
 #   scripts/setup.sh test   also the test oracles (Debian's python3-rdkit, and
-#                           PyPI rdkit==2022.9.5, which has InChI, in .venv/oracle)
+#                           PyPI rdkit==2022.9.5, which has InChI, in .venv/oracle),
+#                           PostgreSQL, and Chromium with a Japanese font for the
+#                           browser tests
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(librdkit-dev libboost-dev libboost-serialization-dev libinchi-dev pkg-config)
+debs=(librdkit-dev libboost-dev libboost-serialization-dev libinchi-dev pkg-config nodejs npm)
 if [ "${1:-}" = test ]; then
-  debs+=(python3-rdkit python3-venv postgresql)
+  debs+=(python3-rdkit python3-venv postgresql chromium fonts-ipafont-gothic)
 fi
 missing=()
 for p in "${debs[@]}"; do
@@ -21,6 +25,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && sudo_cmd=sudo
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Browser assets (and, for tests, Playwright's driver; never a browser
+# download: the tests use Debian's Chromium).
+npm_args=(--no-audit --no-fund --loglevel=error)
+[ "${1:-}" = test ] || npm_args+=(--omit=dev)
+if [ ! -f web/node_modules/jsme-editor/jsme.nocache.js ] ||
+   { [ "${1:-}" = test ] && [ ! -d web/node_modules/playwright-core ]; }; then
+  echo "setup: installing web assets in web/node_modules"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix web "${npm_args[@]}" >/dev/null
 fi
 
 if [ "${1:-}" = test ] && ! .venv/oracle/bin/python -c "from rdkit import Chem; assert Chem.MolToInchiKey(Chem.MolFromSmiles('C'))" 2>/dev/null; then

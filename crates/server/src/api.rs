@@ -5,12 +5,14 @@
 use std::sync::Arc;
 
 use accounts::{AuditQuery, NewUser, Role};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::handler::Handler;
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
 use axum::{Json, Router};
+
+use crate::error::{JsonBody as Body, Path, Query};
 use library::CompoundId;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -152,7 +154,7 @@ struct Credentials {
     password: String,
 }
 
-async fn sign_in(State(state): State<Arc<AppState>>, Json(c): Json<Credentials>) -> ApiResult {
+async fn sign_in(State(state): State<Arc<AppState>>, Body(c): Body<Credentials>) -> ApiResult {
     let (actor, session) = state.accounts.sign_in(&c.username, &c.password).await?;
     Ok((
         [(header::SET_COOKIE, session_cookie(&session.token, state.secure_cookies))],
@@ -193,7 +195,7 @@ struct TokenRequest {
 async fn create_token(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Json(t): Json<TokenRequest>,
+    Body(t): Body<TokenRequest>,
 ) -> ApiResult {
     let token = state.accounts.create_token(&caller.actor, &t.name).await?;
     Ok((StatusCode::CREATED, Json(json!({"name": t.name, "token": token}))).into_response())
@@ -215,7 +217,7 @@ struct UserRequest {
 async fn create_user(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Json(u): Json<UserRequest>,
+    Body(u): Body<UserRequest>,
 ) -> ApiResult {
     let role: Role = u.role.parse()?;
     let new =

@@ -27,21 +27,27 @@ pub struct SearchParams {
     #[serde(default)]
     pub query: String,
     /// Similarity: the k best (default 50 when no threshold is given).
+    #[serde(default, deserialize_with = "blank_is_none")]
     pub top: Option<usize>,
     /// Similarity: every compound at or above this score.
+    #[serde(default, deserialize_with = "blank_is_none")]
     pub threshold: Option<f64>,
     /// Similarity: `tanimoto` (default) or `tversky`.
     #[serde(default)]
     pub metric: MetricName,
     /// Tversky weights.
+    #[serde(default, deserialize_with = "blank_is_none")]
     pub alpha: Option<f64>,
+    #[serde(default, deserialize_with = "blank_is_none")]
     pub beta: Option<f64>,
     /// Substructure: read the query as `smarts` (default) or `smiles`.
     #[serde(default)]
     pub language: Language,
     /// Substructure: at most this many hits (default 1000).
+    #[serde(default, deserialize_with = "blank_is_none")]
     pub limit: Option<usize>,
     /// Substructure: time budget in milliseconds (default 10,000).
+    #[serde(default, deserialize_with = "blank_is_none")]
     pub timeout_ms: Option<u64>,
 }
 
@@ -67,6 +73,31 @@ pub enum Language {
     #[default]
     Smarts,
     Smiles,
+}
+
+/// An empty form field means "not given", as a missing one does.
+fn blank_is_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Text(String),
+        Number(serde_json::Number),
+    }
+    let text = match Option::<Given>::deserialize(d)? {
+        None => return Ok(None),
+        Some(Given::Text(t)) => t,
+        Some(Given::Number(n)) => n.to_string(),
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|e| serde::de::Error::custom(format!("'{text}': {e}")))
 }
 
 /// One hit as shown: identity, score, key descriptors and rule flags.

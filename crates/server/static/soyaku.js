@@ -5,6 +5,12 @@
   const draw = document.getElementById("draw");
   const query = document.getElementById("query");
   if (!draw || !query) return;
+  // A structure drawn but not yet copied (the editor reports only edits
+  // made by hand) is sent when the text field is empty.
+  query.form.addEventListener("submit", function () {
+    const editor = window.soyakuEditor;
+    if (editor && !query.value.trim() && editor.smiles()) query.value = editor.smiles();
+  });
   draw.addEventListener("click", function () {
     if (window.soyakuEditor || document.getElementById("jsme-script")) return;
     window.jsmeOnLoad = function () {

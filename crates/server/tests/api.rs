@@ -340,7 +340,10 @@ async fn pages_need_a_session_and_respect_roles() {
     let s = site().await;
     let anon = s.call(Method::GET, "/search?query=CCO", &As::default(), None).await;
     assert_eq!(anon.status, StatusCode::SEE_OTHER);
-    assert!(anon.headers[header::LOCATION].to_str().unwrap().starts_with("/login?next=/search%3Fquery%3DCCO"));
+    assert!(anon.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .starts_with("/login?next=/search%3Fquery%3DCCO"));
     let rita = s.sign_in("rita").await;
     let page = s.call(Method::GET, "/search?mode=substructure&query=c1ccccc1", &rita, None).await;
     assert_eq!(page.status, StatusCode::OK);

@@ -382,11 +382,7 @@ async fn compound_page(
         Ok(r) => r,
         Err(e) => return error_page(lang, Some(&caller), &e),
     };
-    let text = |k: &str| match &record[k] {
-        Value::String(s) => s.clone(),
-        Value::Null => "—".into(),
-        other => other.to_string(),
-    };
+    let text = |k: &str| shown(&record[k]);
     let descriptor_keys = [
         ("mol_wt", "MW"),
         ("exact_mol_wt", "Exact MW"),
@@ -438,6 +434,20 @@ async fn compound_page(
     layout(lang, Some(&caller), &here, &text("id"), body).into_response()
 }
 
+/// A JSON value as shown on a page: measured numbers to four decimals (the
+/// stored doubles carry float noise), nothing as a dash.
+fn shown(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "—".into(),
+        Value::Number(n) if n.is_f64() => {
+            let text = format!("{:.4}", n.as_f64().unwrap_or(f64::NAN));
+            text.trim_end_matches('0').trim_end_matches('.').to_owned()
+        }
+        other => other.to_string(),
+    }
+}
+
 /// A table of one registry tier (rows of the same keys).
 fn tier_table(title: &str, id: &str, rows: &Value) -> Markup {
     let rows = rows.as_array().cloned().unwrap_or_default();
@@ -453,7 +463,7 @@ fn tier_table(title: &str, id: &str, rows: &Value) -> Markup {
                 table.grid {
                     thead { tr { @for c in &columns { th { (c) } } } }
                     tbody { @for r in &rows { tr { @for c in &columns {
-                        td { @match &r[c] { Value::Null => "—", Value::String(s) => (s), other => (other.to_string()) } }
+                        td { (shown(&r[c])) }
                     } } } }
                 }
             }
@@ -521,6 +531,15 @@ mod tests {
         assert_eq!(timestamp(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(timestamp(951_782_400), "2000-02-29 00:00:00 UTC");
         assert_eq!(timestamp(1_795_305_600), "2026-11-22 00:00:00 UTC");
+    }
+
+    #[test]
+    fn numbers_are_shown_rounded() {
+        assert_eq!(shown(&serde_json::json!(2.792580000000001)), "2.7926");
+        assert_eq!(shown(&serde_json::json!(56.99)), "56.99");
+        assert_eq!(shown(&serde_json::json!(3)), "3");
+        assert_eq!(shown(&serde_json::json!(1.0)), "1");
+        assert_eq!(shown(&Value::Null), "—");
     }
 
     #[test]

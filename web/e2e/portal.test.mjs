@@ -1,0 +1,159 @@
+// The portal in a real browser: Debian's Chromium driven by Playwright.
+// scripts/e2e starts `soyaku serve` on the bundled demo library and makes
+// the accounts these tests sign in with; SOYAKU_URL and SOYAKU_PASSWORD say
+// where and how.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { chromium } from "playwright-core";
+
+const base = process.env.SOYAKU_URL ?? "http://127.0.0.1:18080";
+const password = process.env.SOYAKU_PASSWORD;
+const shots = process.env.SOYAKU_SCREENSHOTS; // a folder, or unset
+let browser;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function signedIn(username, lang = "en") {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1366, height: 900 } });
+  await context.addCookies([{ name: "lang", value: lang, url: base }]);
+  const page = await context.newPage();
+  await page.goto(`${base}/search`);
+  assert.match(page.url(), /\/login\?next=/);
+  await page.fill("#username", username);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForURL(/\/search/), page.click("#sign-in")]);
+  assert.equal(await page.textContent("#whoami"), username);
+  return { context, page };
+}
+
+async function shot(page, name) {
+  if (shots) await page.screenshot({ path: `${shots}/${name}.png`, fullPage: false });
+}
+
+/** Every depiction on the page loads as an image once scrolled to (they are lazy). */
+async function depictionsLoaded(page) {
+  for (const img of await page.locator("img.depiction").all()) await img.scrollIntoViewIfNeeded();
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll("img.depiction")].every((i) => i.complete && i.naturalWidth > 0),
+  );
+  return page.locator("img.depiction").count();
+}
+
+test("a wrong password is refused with a message", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/login`);
+  await page.fill("#username", "rita");
+  await page.fill("#password", "not the password");
+  await Promise.all([page.waitForURL(/failed=1/), page.click("#sign-in")]);
+  assert.ok(await page.isVisible("#login-error"));
+  await context.close();
+});
+
+test("similarity search: typed query, depictions, sorting, paging, compound page, export", async () => {
+  const { context, page } = await signedIn("rita");
+  // Diazepam, typed.
+  await page.fill("#query", "CN1C(=O)CN=C(c2ccccc2)c2cc(Cl)ccc21");
+  await page.fill("#top", "60");
+  await Promise.all([page.waitForURL(/query=/), page.click("#search")]);
+  assert.equal(Number(await page.textContent("#hit-count")), 60);
+  assert.equal(await depictionsLoaded(page), 25, "first page shows 25 hits");
+  const scores = await page.$$eval("#hits tbody tr td:nth-child(3)", (tds) => tds.map((t) => Number(t.textContent)));
+  assert.deepEqual(scores, [...scores].sort((a, b) => b - a), "best score first");
+  await shot(page, "similarity-results");
+
+  await Promise.all([page.waitForURL(/sort=mol_wt/), page.click("a[data-sort=mol_wt]")]);
+  const weights = await page.$$eval("#hits tbody tr td:nth-child(4)", (tds) => tds.map((t) => Number(t.textContent)));
+  assert.deepEqual(weights, [...weights].sort((a, b) => a - b), "sorted by MW");
+  await Promise.all([page.waitForURL(/page=2/), page.click("#next-page")]);
+  assert.match(await page.textContent("#page"), /2 \/ 3/);
+
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export-csv")]);
+  const csv = await readFile(await download.path(), "utf8");
+  const lines = csv.trim().split("\n");
+  assert.equal(lines.length, 61);
+  assert.match(lines[0], /^id,smiles,score,mol_wt/);
+  const [sdfDownload] = await Promise.all([page.waitForEvent("download"), page.click("#export-sdf")]);
+  const sdf = await readFile(await sdfDownload.path(), "utf8");
+  assert.equal(sdf.split("$$$$").length - 1, 60);
+
+  const id = (await page.textContent("#hits tbody tr:first-child a.compound-link")).trim();
+  await Promise.all([page.waitForURL(/\/compounds\//), page.click("#hits tbody tr:first-child a.compound-link")]);
+  assert.equal((await page.textContent("#compound-id")).trim(), id);
+  assert.equal(await depictionsLoaded(page), 1);
+  assert.ok(await page.isVisible("#flags"));
+  assert.ok(await page.isVisible("#batches"));
+  await shot(page, "compound-page");
+  await context.close();
+});
+
+test("substructure search with a structure drawn in the editor", async () => {
+  const { context, page } = await signedIn("rita");
+  await page.check("#mode-substructure");
+  await page.click("#draw");
+  await page.waitForSelector("#jsme[data-ready=true]", { timeout: 30000 });
+  // Put a pyridine into the editor through its own API (what drawing does
+  // to its model) with the text field empty: the form sends the drawing.
+  await page.fill("#query", "");
+  await page.evaluate(() => window.soyakuEditor.readGenericMolecularInput("c1ccncc1"));
+  await shot(page, "structure-editor");
+  await Promise.all([page.waitForURL(/mode=substructure/), page.click("#search")]);
+  const drawn = await page.inputValue("#query");
+  assert.match(drawn, /^[a-zA-Z0-9()=#\[\]]+$/, `editor produced ${drawn}`);
+  assert.match(drawn, /n/i, `the drawn pyridine was sent: ${drawn}`);
+  const hits = Number(await page.textContent("#hit-count"));
+  assert.ok(hits > 0, "pyridines found");
+  assert.ok((await depictionsLoaded(page)) > 0);
+  const smiles = await page.$$eval("#hits code.smiles", (c) => c.map((x) => x.textContent));
+  for (const s of smiles) assert.match(s, /n/, `${s} has an aromatic nitrogen`);
+  await shot(page, "substructure-results");
+  await context.close();
+});
+
+test("Japanese is the default and the switch changes language", async () => {
+  const { context, page } = await signedIn("rita", "ja");
+  assert.equal(await page.getAttribute("html", "lang"), "ja");
+  assert.equal((await page.textContent("#sign-out")).trim(), "ログアウト");
+  await shot(page, "search-ja");
+  await Promise.all([page.waitForURL(/\/search/), page.click("#lang-switch")]);
+  assert.equal(await page.getAttribute("html", "lang"), "en");
+  assert.equal((await page.textContent("#sign-out")).trim(), "Sign out");
+  await context.close();
+});
+
+test("a researcher cannot open the audit log; an admin sees the researcher's searches", async () => {
+  const { context, page } = await signedIn("rita");
+  assert.equal(await page.locator("a[href='/audit']").count(), 0, "no link offered");
+  const refused = await page.goto(`${base}/audit`);
+  assert.equal(refused.status(), 403);
+  const api = await page.goto(`${base}/api/v1/audit`);
+  assert.equal(api.status(), 403);
+  await context.close();
+
+  const admin = await signedIn("ada");
+  await admin.page.click("a[href='/audit']");
+  const rows = await admin.page.$$eval("#audit tbody tr", (trs) => trs.map((tr) => tr.textContent));
+  assert.ok(rows.some((r) => r.includes("rita") && r.includes("search.similar")));
+  assert.ok(rows.some((r) => r.includes("rita") && r.includes("search.substructure")));
+  assert.ok(rows.some((r) => r.includes("rita") && r.includes("compound.view")));
+  await shot(admin.page, "audit-log");
+  await admin.context.close();
+});
+
+test("signing out ends the session", async () => {
+  const { context, page } = await signedIn("sam");
+  await Promise.all([page.waitForURL(/\/login/), page.click("#sign-out")]);
+  await page.goto(`${base}/search`);
+  assert.match(page.url(), /\/login/);
+  await context.close();
+});
