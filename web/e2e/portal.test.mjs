@@ -68,12 +68,12 @@ test("similarity search: typed query, depictions, sorting, paging, compound page
   await Promise.all([page.waitForURL(/query=/), page.click("#search")]);
   assert.equal(Number(await page.textContent("#hit-count")), 60);
   assert.equal(await depictionsLoaded(page), 25, "first page shows 25 hits");
-  const scores = await page.$$eval("#hits tbody tr td:nth-child(3)", (tds) => tds.map((t) => Number(t.textContent)));
+  const scores = await page.$$eval("#hits td.score", (tds) => tds.map((t) => Number(t.textContent)));
   assert.deepEqual(scores, [...scores].sort((a, b) => b - a), "best score first");
   await shot(page, "similarity-results");
 
   await Promise.all([page.waitForURL(/sort=mol_wt/), page.click("a[data-sort=mol_wt]")]);
-  const weights = await page.$$eval("#hits tbody tr td:nth-child(4)", (tds) => tds.map((t) => Number(t.textContent)));
+  const weights = await page.$$eval("#hits td.mol-wt", (tds) => tds.map((t) => Number(t.textContent)));
   assert.deepEqual(weights, [...weights].sort((a, b) => a - b), "sorted by MW");
   await Promise.all([page.waitForURL(/page=2/), page.click("#next-page")]);
   assert.match(await page.textContent("#page"), /2 \/ 3/);
@@ -156,4 +156,53 @@ test("signing out ends the session", async () => {
   await page.goto(`${base}/search`);
   assert.match(page.url(), /\/login/);
   await context.close();
+});
+
+test("request compounds from results; staff approve and ship; others cannot look", async () => {
+  const rita = await signedIn("rita");
+  await rita.page.fill("#query", "Cc1ccc(-c2cc(C(F)(F)F)nn2-c2ccc(S(N)(=O)=O)cc2)cc1");
+  await Promise.all([rita.page.waitForURL(/query=/), rita.page.click("#search")]);
+  const boxes = rita.page.locator("#hits input.pick");
+  await boxes.nth(0).check();
+  await boxes.nth(1).check();
+  await Promise.all([rita.page.waitForURL(/\/requests\/new/), rita.page.click("#request-selected")]);
+  assert.equal(Number(await rita.page.textContent("#request-count")), 2);
+  await rita.page.fill("#purpose", "COX-2 selectivity panel");
+  await rita.page.selectOption("#plate-format", "96-well");
+  await Promise.all([rita.page.waitForURL(/\/requests\/\d+$/), rita.page.click("#submit-request")]);
+  const url = rita.page.url();
+  assert.equal((await rita.page.textContent("#request-status")).trim(), "submitted");
+  assert.equal(await rita.page.locator("#approve").count(), 0, "no approval form for the requester");
+  await shot(rita.page, "request-submitted");
+  // Posting an approval anyway is refused by the server.
+  const csrf = await rita.page.getAttribute("meta[name=csrf-token]", "content");
+  const forced = await rita.page.request.post(`${url}/approve?csrf=${csrf}`, { form: { note: "self-service" } });
+  assert.equal(forced.status(), 403);
+
+  const rob = await signedIn("rob");
+  const peek = await rob.page.goto(url);
+  assert.equal(peek.status(), 404, "another researcher cannot open it");
+  const api = await rob.page.goto(`${base}/api/v1/requests/${url.split("/").pop()}`);
+  assert.equal(api.status(), 404);
+  await rob.context.close();
+
+  const sam = await signedIn("sam");
+  await sam.page.click("#nav-requests");
+  await Promise.all([sam.page.waitForURL(/\/requests\/\d+$/), sam.page.click(`a.request-link[href$='/${url.split("/").pop()}']`)]);
+  await sam.page.fill("#approve-note", "in stock");
+  await Promise.all([sam.page.waitForLoadState("load"), sam.page.click("#approve")]);
+  assert.equal((await sam.page.textContent("#request-status")).trim(), "approved");
+  await shot(sam.page, "request-shipment-form");
+  await Promise.all([sam.page.waitForLoadState("load"), sam.page.click("#ship")]);
+  assert.equal((await sam.page.textContent("#request-status")).trim(), "shipped");
+  assert.deepEqual(
+    await sam.page.$$eval("td.shipped", (tds) => tds.map((t) => t.textContent.trim())),
+    [`DP${url.split("/").pop().padStart(6, "0")} A01`, `DP${url.split("/").pop().padStart(6, "0")} A02`],
+  );
+  await sam.context.close();
+
+  await rita.page.goto(url);
+  assert.equal((await rita.page.textContent("#request-status")).trim(), "shipped");
+  assert.equal((await rita.page.textContent("#review-note")).trim(), "in stock");
+  await rita.context.close();
 });

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use crate::auth::{cleared_session_cookie, session_cookie, Caller};
 use crate::hits::{self, SearchParams};
 use crate::openapi::{Doc, Param};
-use crate::{export, ApiError, AppState, Stage};
+use crate::{export, provision, ApiError, AppState, Stage};
 
 type ApiResult = Result<Response, ApiError>;
 
@@ -75,6 +75,13 @@ const DEPICTION_PARAMS: &[Param] = &[
     Param::query("size", "width in pixels (100–800, default 240)"),
 ];
 
+const STATUS_PARAMS: &[Param] = &[Param::query(
+    "status",
+    "only requests in this status (submitted, approved, shipped, rejected, cancelled)",
+)];
+
+const REQUEST_PARAMS: &[Param] = &[Param::path("id", "request number")];
+
 /// Every API route, with its documentation.
 pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
     let r = Routes { router: Router::new(), docs: Vec::new() }
@@ -121,6 +128,40 @@ pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
             Doc::signed_in(Method::GET, "/api/v1/search", "Similarity or substructure search over the library; hits with key descriptors, or the hits as a CSV or SD file")
                 .params(SEARCH_PARAMS),
             search,
+        )
+        .add(
+            Doc::signed_in(Method::GET, "/api/v1/requests", "Provision requests the caller may see, newest first: their own, or every request for support staff")
+                .params(STATUS_PARAMS),
+            provision::list,
+        )
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/requests", "Submit a provision request (researcher)")
+                .body("{\"compounds\": [registry id], \"purpose\": string, \"amount\": string, \"plate_format\": 96-well|384-well|1536-well|tubes}"),
+            provision::submit,
+        )
+        .add(Doc::signed_in(Method::GET, "/api/v1/requests/{id}", "One provision request").params(REQUEST_PARAMS), provision::get)
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/requests/{id}/approve", "Approve a submitted request (support staff)")
+                .params(REQUEST_PARAMS)
+                .body("{\"note\": string}"),
+            provision::approve,
+        )
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/requests/{id}/reject", "Reject a submitted request with a reason (support staff)")
+                .params(REQUEST_PARAMS)
+                .body("{\"note\": string}"),
+            provision::reject,
+        )
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/requests/{id}/cancel", "Withdraw one's own request before review")
+                .params(REQUEST_PARAMS),
+            provision::cancel,
+        )
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/requests/{id}/shipment", "Record the shipment of an approved request: a container (and well) per compound (support staff)")
+                .params(REQUEST_PARAMS)
+                .body("{\"containers\": [{\"compound\": registry id, \"barcode\": string, \"well\": string}]}"),
+            provision::ship,
         );
     (r.router, r.docs)
 }

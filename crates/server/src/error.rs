@@ -91,6 +91,20 @@ impl From<library::LibraryError> for ApiError {
     }
 }
 
+impl From<requests::RequestError> for ApiError {
+    fn from(e: requests::RequestError) -> ApiError {
+        use requests::RequestError as E;
+        match e {
+            E::NotFound(_) => ApiError::not_found(e.to_string()),
+            E::WrongState { .. } => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            E::Invalid(_) => ApiError::bad_request(e.to_string()),
+            E::Account(a) => a.into(),
+            E::Library(l) => l.into(),
+            E::Database(_) | E::Migrate(_) => ApiError::internal(&e),
+        }
+    }
+}
+
 impl From<chem::ChemError> for ApiError {
     fn from(e: chem::ChemError) -> ApiError {
         ApiError::bad_request(e.to_string())

@@ -18,6 +18,7 @@ mod error;
 mod export;
 mod hits;
 mod openapi;
+mod provision;
 mod ui;
 
 use std::net::SocketAddr;
@@ -64,6 +65,7 @@ pub enum Stage {
 pub struct AppState {
     pub(crate) accounts: accounts::Accounts,
     pub(crate) catalog: library::Catalog,
+    pub(crate) requests: requests::Requests,
     pub(crate) stage: RwLock<Stage>,
     pub(crate) secure_cookies: bool,
 }
@@ -78,8 +80,10 @@ impl AppState {
             })?,
         };
         let accounts = accounts::Accounts::attach(registry.pool().clone()).await?;
+        let requests = requests::Requests::attach(registry.clone(), accounts.clone()).await?;
         Ok(Arc::new(AppState {
             accounts,
+            requests,
             catalog: library::Catalog::new(registry, &config.data_dir),
             stage: RwLock::new(Stage::Starting { doing: "opening".into(), percent: 0 }),
             secure_cookies: config.secure_cookies.unwrap_or(!config.addr.ip().is_loopback()),

@@ -370,3 +370,89 @@ fn encode(s: &str) -> String {
         )
         .collect()
 }
+
+#[tokio::test]
+async fn provision_requests_through_the_api() {
+    let s = site().await;
+    let (rita, rob, sam) =
+        (s.sign_in("rita").await, s.sign_in("rob").await, s.sign_in("sam").await);
+    let body = json!({"compounds": ["SY-0000003", "SY-0000007"], "purpose": "HTS follow-up",
+                      "amount": "10 µL of 10 mM", "plate_format": "96-well"});
+    let made = s.call(Method::POST, "/api/v1/requests", &rita, Some(body.clone())).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    let id = made.json()["request"]["id"].as_i64().unwrap();
+    let uri = |tail: &str| format!("/api/v1/requests/{id}{tail}");
+    // Staff cannot request; another researcher cannot see, approve or cancel.
+    assert_error(
+        &s.call(Method::POST, "/api/v1/requests", &sam, Some(body)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert_error(
+        &s.call(Method::GET, &uri(""), &rob, None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    assert_error(
+        &s.call(Method::POST, &uri("/cancel"), &rob, None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    assert_error(
+        &s.call(Method::POST, &uri("/approve"), &rob, Some(json!({}))).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert_error(
+        &s.call(Method::POST, &uri("/approve"), &rita, Some(json!({}))).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert!(s.call(Method::GET, "/api/v1/requests", &rob, None).await.json()["requests"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // Staff see the queue, approve, and record the shipment.
+    let queue = s.call(Method::GET, "/api/v1/requests?status=submitted", &sam, None).await.json();
+    assert_eq!(queue["requests"].as_array().unwrap().len(), 1);
+    let ship = json!({"containers": [
+        {"compound": "SY-0000003", "barcode": "DP1", "well": "A01"},
+        {"compound": "SY-0000007", "barcode": "DP1", "well": "A02"}]});
+    assert_error(
+        &s.call(Method::POST, &uri("/shipment"), &sam, Some(ship.clone())).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    );
+    let ok = s.call(Method::POST, &uri("/approve"), &sam, Some(json!({"note": "in stock"}))).await;
+    assert_eq!(ok.json()["request"]["status"], "approved");
+    let shipped = s.call(Method::POST, &uri("/shipment"), &sam, Some(ship)).await;
+    assert_eq!(shipped.status, StatusCode::OK, "{}", shipped.text());
+    let seen = s.call(Method::GET, &uri(""), &rita, None).await.json();
+    assert_eq!(seen["request"]["status"], "shipped");
+    assert_eq!(seen["request"]["shipment"][1]["well"], "A02");
+    assert_error(
+        &s.call(Method::GET, "/api/v1/requests?status=lost", &sam, None).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    );
+    // The state changes are in the audit log with who made them.
+    let ada = s.sign_in("ada").await;
+    let log = s.call(Method::GET, "/api/v1/audit", &ada, None).await.json();
+    let moves: Vec<(String, String)> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["target"] == format!("request:{id}"))
+        .map(|e| {
+            (e["username"].as_str().unwrap().to_owned(), e["action"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            ("sam".into(), "request.ship".into()),
+            ("sam".into(), "request.approved".into()),
+            ("rita".into(), "request.submit".into())
+        ]
+    );
+}

@@ -40,6 +40,42 @@ impl Lang {
     }
 }
 
+impl Lang {
+    /// A request status in this language.
+    pub fn status(self, status: requests::Status) -> &'static str {
+        use requests::Status::*;
+        match (self, status) {
+            (Lang::Ja, Submitted) => "審査待ち",
+            (Lang::Ja, Approved) => "承認済み",
+            (Lang::Ja, Shipped) => "発送済み",
+            (Lang::Ja, Rejected) => "却下",
+            (Lang::Ja, Cancelled) => "取り下げ",
+            (Lang::En, Submitted) => "submitted",
+            (Lang::En, Approved) => "approved",
+            (Lang::En, Shipped) => "shipped",
+            (Lang::En, Rejected) => "rejected",
+            (Lang::En, Cancelled) => "cancelled",
+        }
+    }
+
+    /// A role's name in this language.
+    pub fn role(self, role: accounts::Role) -> &'static str {
+        use accounts::Role::*;
+        match (self, role) {
+            (Lang::Ja, Researcher) => "研究者",
+            (Lang::Ja, SupportStaff) => "支援スタッフ",
+            (Lang::Ja, BiobankCurator) => "バイオバンク管理者",
+            (Lang::Ja, ProgrammeOfficer) => "プログラムオフィサー",
+            (Lang::Ja, Admin) => "管理者",
+            (Lang::En, Researcher) => "researcher",
+            (Lang::En, SupportStaff) => "support staff",
+            (Lang::En, BiobankCurator) => "biobank curator",
+            (Lang::En, ProgrammeOfficer) => "programme officer",
+            (Lang::En, Admin) => "admin",
+        }
+    }
+}
+
 pub struct Texts {
     pub switch_to: &'static str,
     pub title: &'static str,
@@ -87,6 +123,30 @@ pub struct Texts {
     pub target: &'static str,
     pub detail: &'static str,
     pub error: &'static str,
+    pub nav_requests: &'static str,
+    pub request_selected: &'static str,
+    pub new_request: &'static str,
+    pub purpose: &'static str,
+    pub amount: &'static str,
+    pub plate_format: &'static str,
+    pub submit_request: &'static str,
+    pub requests_mine: &'static str,
+    pub requests_queue: &'static str,
+    pub request: &'static str,
+    pub requester: &'static str,
+    pub status: &'static str,
+    pub compounds: &'static str,
+    pub reviewer: &'static str,
+    pub note: &'static str,
+    pub approve: &'static str,
+    pub reject: &'static str,
+    pub cancel_request: &'static str,
+    pub ship: &'static str,
+    pub barcode: &'static str,
+    pub well: &'static str,
+    pub shipment: &'static str,
+    pub no_requests: &'static str,
+    pub created: &'static str,
     pub yes: &'static str,
     pub no: &'static str,
 }
@@ -138,6 +198,30 @@ pub const JA: Texts = Texts {
     target: "対象",
     detail: "詳細",
     error: "エラー",
+    nav_requests: "依頼",
+    request_selected: "選択した化合物を依頼",
+    new_request: "化合物提供依頼",
+    purpose: "目的（研究課題・アッセイ）",
+    amount: "量（例: 10 mM DMSO 溶液 10 µL）",
+    plate_format: "プレート形式",
+    submit_request: "依頼を送信",
+    requests_mine: "自分の依頼",
+    requests_queue: "依頼キュー",
+    request: "依頼",
+    requester: "依頼者",
+    status: "状態",
+    compounds: "化合物",
+    reviewer: "審査者",
+    note: "コメント",
+    approve: "承認",
+    reject: "却下",
+    cancel_request: "依頼を取り下げる",
+    ship: "発送を記録",
+    barcode: "容器バーコード",
+    well: "ウェル",
+    shipment: "発送内容",
+    no_requests: "依頼はありません。",
+    created: "作成日時",
     yes: "適合",
     no: "不適合",
 };
@@ -189,6 +273,30 @@ pub const EN: Texts = Texts {
     target: "Target",
     detail: "Detail",
     error: "Error",
+    nav_requests: "Requests",
+    request_selected: "Request selected compounds",
+    new_request: "Compound provision request",
+    purpose: "Purpose (project, assay)",
+    amount: "Amount (e.g. 10 µL of 10 mM in DMSO)",
+    plate_format: "Plate format",
+    submit_request: "Submit request",
+    requests_mine: "My requests",
+    requests_queue: "Request queue",
+    request: "Request",
+    requester: "Requester",
+    status: "Status",
+    compounds: "Compounds",
+    reviewer: "Reviewer",
+    note: "Note",
+    approve: "Approve",
+    reject: "Reject",
+    cancel_request: "Withdraw request",
+    ship: "Record shipment",
+    barcode: "Container barcode",
+    well: "Well",
+    shipment: "Shipment",
+    no_requests: "No requests.",
+    created: "Created",
     yes: "pass",
     no: "fail",
 };

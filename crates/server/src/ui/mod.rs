@@ -3,6 +3,7 @@
 //! offer goes through the same domain calls as the API.
 
 mod i18n;
+mod requests;
 
 use std::sync::Arc;
 
@@ -32,9 +33,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/search", get(search_page))
         .route("/compounds/{id}", get(compound_page))
         .route("/audit", get(audit_page))
+        .merge(requests::routes())
 }
 
-fn lang_of(headers: &HeaderMap) -> Lang {
+pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
     cookie(headers, "lang").and_then(|c| Lang::from_code(&c)).unwrap_or(Lang::Ja)
 }
 
@@ -47,7 +49,13 @@ fn local_path(path: Option<&str>) -> String {
     }
 }
 
-fn layout(lang: Lang, caller: Option<&Caller>, here: &str, title: &str, body: Markup) -> Markup {
+pub(crate) fn layout(
+    lang: Lang,
+    caller: Option<&Caller>,
+    here: &str,
+    title: &str,
+    body: Markup,
+) -> Markup {
     let t = lang.texts();
     html! {
         (DOCTYPE)
@@ -67,6 +75,7 @@ fn layout(lang: Lang, caller: Option<&Caller>, here: &str, title: &str, body: Ma
                     @if let Some(c) = caller {
                         nav {
                             a href="/search" { (t.nav_search) }
+                            a #nav-requests href="/requests" { (t.nav_requests) }
                             @if c.actor.can(accounts::Permission::ViewAuditLog) {
                                 a href="/audit" { (t.nav_audit) }
                             }
@@ -75,7 +84,7 @@ fn layout(lang: Lang, caller: Option<&Caller>, here: &str, title: &str, body: Ma
                     div.right {
                         a #lang-switch href={ "/lang/" (lang.other().code()) "?back=" (encode(here)) } { (t.switch_to) }
                         @if let Some(c) = caller {
-                            span.who { (t.signed_in_as) " " strong #whoami { (c.actor.display_name) } " (" (c.actor.role) ")" }
+                            span.who { (t.signed_in_as) " " strong #whoami { (c.actor.display_name) } " (" (lang.role(c.actor.role)) ")" }
                             form.inline method="post" action={ "/logout?csrf=" (c.csrf.as_deref().unwrap_or("")) } {
                                 button #sign-out type="submit" { (t.sign_out) }
                             }
@@ -89,7 +98,7 @@ fn layout(lang: Lang, caller: Option<&Caller>, here: &str, title: &str, body: Ma
     }
 }
 
-fn error_page(lang: Lang, caller: Option<&Caller>, e: &ApiError) -> Response {
+pub(crate) fn error_page(lang: Lang, caller: Option<&Caller>, e: &ApiError) -> Response {
     let t = lang.texts();
     let body = html! { section.error { h1 { (t.error) } p #error-message { (e.message) } } };
     (e.status, layout(lang, caller, "/search", t.error, body)).into_response()
@@ -194,7 +203,7 @@ async fn switch_language(Path(code): Path<String>, Query(p): Query<BackParam>) -
 }
 
 /// Sends a visitor who is not signed in to the sign-in page, and back here after.
-fn sign_in_first(here: &str) -> Response {
+pub(crate) fn sign_in_first(here: &str) -> Response {
     Redirect::to(&format!("/login?next={}", encode(here))).into_response()
 }
 
@@ -230,7 +239,7 @@ async fn search_page(
         @if let Some(e) = &not_ready { p.notice #starting { (t.starting) ": " (e.message) } }
         (search_form(t, &params))
         @if let Some(o) = &outcome {
-            (results(t, &params, &grid, o))
+            (results(t, &params, &grid, o, caller.actor.can(accounts::Permission::RequestCompounds)))
         }
     };
     layout(lang, Some(&caller), &here, t.search_title, body).into_response()
@@ -272,7 +281,13 @@ fn sort_key(h: &HitRow, key: &str) -> f64 {
     }
 }
 
-fn results(t: &Texts, params: &SearchParams, grid: &GridParams, o: &hits::Outcome) -> Markup {
+fn results(
+    t: &Texts,
+    params: &SearchParams,
+    grid: &GridParams,
+    o: &hits::Outcome,
+    can_request: bool,
+) -> Markup {
     let query = serde_urlencoded_params(params);
     let sort = grid.sort.clone().unwrap_or_else(|| "score".into());
     let mut rows: Vec<&HitRow> = o.hits.iter().collect();
@@ -307,8 +322,13 @@ fn results(t: &Texts, params: &SearchParams, grid: &GridParams, o: &hits::Outcom
             @if o.hits.is_empty() {
                 p #no-hits { (t.no_hits) }
             } @else {
+                form #pick method="get" action="/requests/new" {
+                @if can_request {
+                    button #request-selected type="submit" { (t.request_selected) }
+                }
                 table.grid #hits {
                     thead { tr {
+                        @if can_request { th {} }
                         th { (t.structure) }
                         (head("id", "ID"))
                         (head("score", t.score))
@@ -323,10 +343,11 @@ fn results(t: &Texts, params: &SearchParams, grid: &GridParams, o: &hits::Outcom
                     tbody {
                         @for h in shown {
                             tr.hit {
+                                @if can_request { td { input.pick type="checkbox" name="ids" value=(h.id); } }
                                 td { img.depiction loading="lazy" width="180" height="135" alt=(h.smiles) src={ "/api/v1/compounds/" (h.id) "/depiction.svg?size=180" }; }
                                 td { a.compound-link href={ "/compounds/" (h.id) } { (h.id) } br; code.smiles { (h.smiles) } }
-                                td.num { (format!("{:.3}", h.score)) }
-                                td.num { (format!("{:.1}", h.mol_wt)) }
+                                td.num.score { (format!("{:.3}", h.score)) }
+                                td.num.mol-wt { (format!("{:.1}", h.mol_wt)) }
                                 td.num { (format!("{:.2}", h.clogp)) }
                                 td.num { (format!("{:.1}", h.tpsa)) }
                                 td.num { (h.hbd) }
@@ -336,6 +357,7 @@ fn results(t: &Texts, params: &SearchParams, grid: &GridParams, o: &hits::Outcom
                             }
                         }
                     }
+                }
                 }
                 nav.pages {
                     @if page > 1 { a #prev-page href=(link(&sort, page - 1)) { (t.previous) } }
@@ -436,7 +458,7 @@ async fn compound_page(
 
 /// A JSON value as shown on a page: measured numbers to four decimals (the
 /// stored doubles carry float noise), nothing as a dash.
-fn shown(v: &Value) -> String {
+pub(crate) fn shown(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "—".into(),
