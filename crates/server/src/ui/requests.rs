@@ -178,11 +178,10 @@ fn suggested(r: &Request) -> Vec<(String, String)> {
     r.compounds
         .iter()
         .enumerate()
-        .map(|(n, _)| {
-            if columns == 0 {
-                (format!("T{:06}-{:04}", r.id, n + 1), String::new())
-            } else {
-                let row = (n / columns) as u8;
+        .map(|(n, _)| match n.checked_div(columns) {
+            None => (format!("T{:06}-{:04}", r.id, n + 1), String::new()),
+            Some(row) => {
+                let row = row as u8;
                 let row_name = if row < 26 {
                     char::from(b'A' + row).to_string()
                 } else {
