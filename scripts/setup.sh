@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(librdkit-dev libboost-dev libboost-serialization-dev libinchi-dev pkg-config nodejs npm)
+debs=(librdkit-dev libboost-dev libboost-serialization-dev libinchi-dev pkg-config)
 if [ "${1:-}" = test ]; then
   debs+=(python3-rdkit python3-venv postgresql chromium fonts-ipafont-gothic)
 fi
@@ -19,6 +19,10 @@ missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node and npm by command, not by package: a machine whose Node came with its
+# own npm (as NodeSource's does) must not be given Debian's conflicting one.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   sudo_cmd=""
