@@ -36,6 +36,8 @@ pub enum Permission {
     ViewAuditLog,
     /// Create and disable accounts.
     ManageUsers,
+    /// See, cancel and retry everybody's jobs (not only one's own).
+    SeeAllJobs,
 }
 
 impl Permission {
@@ -48,6 +50,7 @@ impl Permission {
             Permission::ReviewRequests => "review other people's requests",
             Permission::ViewAuditLog => "read the audit log",
             Permission::ManageUsers => "manage accounts",
+            Permission::SeeAllJobs => "see other people's jobs",
         }
     }
 }
@@ -67,16 +70,20 @@ impl Role {
         use Permission::*;
         match self {
             Role::Researcher => matches!(permission, SearchCompounds | RequestCompounds),
-            Role::SupportStaff => {
-                matches!(permission, SearchCompounds | ImportCompounds | ReviewRequests)
-            }
+            Role::SupportStaff => matches!(
+                permission,
+                SearchCompounds | ImportCompounds | ReviewRequests | SeeAllJobs
+            ),
             Role::BiobankCurator => matches!(permission, SearchCompounds),
             Role::ProgrammeOfficer => matches!(permission, SearchCompounds),
             // The admin runs the platform; it does not act in others' science
             // (no requests, no approvals), so its own account cannot be used
             // to move material.
             Role::Admin => {
-                matches!(permission, SearchCompounds | ImportCompounds | ViewAuditLog | ManageUsers)
+                matches!(
+                    permission,
+                    SearchCompounds | ImportCompounds | ViewAuditLog | ManageUsers | SeeAllJobs
+                )
             }
         }
     }
