@@ -206,3 +206,40 @@ test("request compounds from results; staff approve and ship; others cannot look
   assert.equal((await rita.page.textContent("#review-note")).trim(), "in stock");
   await rita.context.close();
 });
+
+test("staff import a file in the browser as a job, follow its progress and get the error report", async () => {
+  const sam = await signedIn("sam");
+  await sam.page.click("#nav-import");
+  const file = [
+    "SMILES,id,supplier",
+    "CC(=O)Nc1ccc(O)cc1,paracetamol,Acme",
+    "C1=CC=CC=C1C(=O)(=O)O,overbonded,Acme",
+    "OC(=O)c1ccccc1OC(C)=O,aspirin,Acme",
+    "",
+  ].join("\n");
+  await sam.page.setInputFiles("#import-file", { name: "e2e-upload.csv", mimeType: "text/csv", buffer: Buffer.from(file) });
+  await sam.page.fill("#import-source", "e2e-upload");
+  await Promise.all([sam.page.waitForURL(/\/jobs\/\d+$/), sam.page.click("#start-import")]);
+  // The page follows the job and reloads when it ends.
+  await sam.page.waitForSelector("#job-status[data-final=true]", { timeout: 60000 });
+  assert.equal((await sam.page.textContent("#job-status")).trim(), "succeeded");
+  const result = await sam.page.$$eval("#job-result tr", (trs) => Object.fromEntries(trs.map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent])));
+  assert.equal(result.records, "3");
+  assert.equal(result.errors, "1");
+  assert.match((await sam.page.textContent("#job-log")), /done: 3 records/);
+  await shot(sam.page, "import-job");
+  const [download] = await Promise.all([sam.page.waitForEvent("download"), sam.page.click("#error-report")]);
+  const report = (await readFile(await download.path(), "utf8")).trim().split("\n");
+  assert.equal(report.length, 2, report.join("\n"));
+  assert.match(report[1], /overbonded/);
+  assert.match(report[1], /,3,/, "the bad record's line number (header is line 1)");
+  await sam.page.click("#nav-jobs");
+  assert.ok((await sam.page.locator("#jobs a.job-link").count()) >= 1);
+  await sam.context.close();
+
+  // A researcher is offered no import and is refused it.
+  const rita = await signedIn("rita");
+  assert.equal(await rita.page.locator("#nav-import").count(), 0);
+  assert.equal((await rita.page.goto(`${base}/import`)).status(), 403);
+  await rita.context.close();
+});

@@ -331,23 +331,7 @@ pub(crate) async fn import_with_progress(
 }
 
 fn summary_json(s: &ImportSummary, report: Option<PathBuf>) -> Value {
-    let status = if s.already_complete {
-        "already imported (use --recheck to go through it again)"
-    } else if s.cancelled {
-        "cancelled (run the same command again to resume)"
-    } else {
-        "complete"
-    };
-    json!({
-        "status": status,
-        "source": s.source,
-        "records": s.tally.records,
-        "parents_new": s.tally.parents_new,
-        "batches_new": s.tally.batches_new,
-        "samples_new": s.tally.samples_new,
-        "unchanged": s.tally.unchanged,
-        "errors": s.tally.errors,
-        "resumed_after": s.resumed_after,
-        "error_report": report.map(|p| p.display().to_string()),
-    })
+    let mut summary = library::record::import_summary(s);
+    summary["error_report"] = json!(report.map(|p| p.display().to_string()));
+    summary
 }

@@ -30,6 +30,9 @@ pub(crate) struct ServeArgs {
     /// unless listening on a loopback address.
     #[arg(long)]
     secure_cookies: Option<bool>,
+    /// How many jobs (imports, index builds) run at once; each uses every core.
+    #[arg(long, default_value_t = 1)]
+    job_slots: usize,
     /// Log line format.
     #[arg(long, value_enum, default_value_t)]
     log_format: LogFormat,
@@ -52,6 +55,7 @@ pub(crate) async fn serve(ctx: &Context, args: ServeArgs) -> Result<()> {
         database_url: ctx.database_url.clone(),
         load_demo: !args.no_demo,
         secure_cookies: args.secure_cookies,
+        job_slots: args.job_slots,
     })
     .await
 }

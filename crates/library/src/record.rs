@@ -91,3 +91,26 @@ pub fn compound(compound: &Compound) -> Value {
         .collect::<Value>();
     record
 }
+
+/// How an import went, as a record (the error report's place is added by
+/// whoever wrote it).
+pub fn import_summary(s: &crate::import::ImportSummary) -> Value {
+    let status = if s.already_complete {
+        "already imported (use --recheck to go through it again)"
+    } else if s.cancelled {
+        "cancelled (run the same import again to resume)"
+    } else {
+        "complete"
+    };
+    json!({
+        "status": status,
+        "source": s.source,
+        "records": s.tally.records,
+        "parents_new": s.tally.parents_new,
+        "batches_new": s.tally.batches_new,
+        "samples_new": s.tally.samples_new,
+        "unchanged": s.tally.unchanged,
+        "errors": s.tally.errors,
+        "resumed_after": s.resumed_after,
+    })
+}

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use crate::auth::{cleared_session_cookie, session_cookie, Caller};
 use crate::hits::{self, SearchParams};
 use crate::openapi::{Doc, Param};
-use crate::{export, provision, ApiError, AppState, Stage};
+use crate::{export, provision, work, ApiError, AppState, Stage};
 
 type ApiResult = Result<Response, ApiError>;
 
@@ -42,7 +42,12 @@ impl Routes {
             Method::DELETE => MethodFilter::DELETE,
             ref other => unreachable!("no API route uses {other}"),
         };
-        self.router = self.router.route(doc.path, on(filter, handler));
+        let route = on(filter, handler);
+        let route = match doc.body_limit {
+            Some(limit) => route.layer(axum::extract::DefaultBodyLimit::max(limit)),
+            None => route,
+        };
+        self.router = self.router.route(doc.path, route);
         self.docs.push(doc);
         self
     }
@@ -81,6 +86,8 @@ const STATUS_PARAMS: &[Param] = &[Param::query(
 )];
 
 const REQUEST_PARAMS: &[Param] = &[Param::path("id", "request number")];
+
+const JOB_PARAMS: &[Param] = &[Param::path("id", "job number")];
 
 /// Every API route, with its documentation.
 pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
@@ -162,7 +169,17 @@ pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
                 .params(REQUEST_PARAMS)
                 .body("{\"containers\": [{\"compound\": registry id, \"barcode\": string, \"well\": string}]}"),
             provision::ship,
-        );
+        )
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/imports", "Upload a SMILES, CSV or SD file (gzip too) and import it as a job (support staff, admin); 202 with the job")
+                .upload("file: the file; format: smi|csv|sdf (default: from the name); source: name recorded on the batches", crate::UPLOAD_LIMIT),
+            work::upload,
+        )
+        .add(Doc::signed_in(Method::GET, "/api/v1/jobs", "Jobs the caller may see, newest first"), work::list)
+        .add(Doc::signed_in(Method::GET, "/api/v1/jobs/{id}", "A job with its progress, result and log").params(JOB_PARAMS), work::get)
+        .add(Doc::signed_in(Method::POST, "/api/v1/jobs/{id}/cancel", "Stop a queued or running job").params(JOB_PARAMS), work::cancel)
+        .add(Doc::signed_in(Method::POST, "/api/v1/jobs/{id}/retry", "Run a failed or cancelled job again (an import resumes)").params(JOB_PARAMS), work::retry)
+        .add(Doc::signed_in(Method::GET, "/api/v1/jobs/{id}/report", "An import job's bad records (CSV: record, line, id, reason, input)").params(JOB_PARAMS), work::report);
     (r.router, r.docs)
 }
 

@@ -105,6 +105,24 @@ impl From<requests::RequestError> for ApiError {
     }
 }
 
+impl From<jobs::JobError> for ApiError {
+    fn from(e: jobs::JobError) -> ApiError {
+        use jobs::JobError as E;
+        match e {
+            E::NotFound(_) => ApiError::not_found(e.to_string()),
+            E::WrongState { .. } => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            E::Account(a) => a.into(),
+            E::Database(_) | E::Migrate(_) | E::Corrupt(_) => ApiError::internal(&e),
+        }
+    }
+}
+
+impl From<axum::extract::multipart::MultipartRejection> for ApiError {
+    fn from(e: axum::extract::multipart::MultipartRejection) -> ApiError {
+        ApiError::bad_request(format!("send the file as multipart/form-data: {}", e.body_text()))
+    }
+}
+
 impl From<chem::ChemError> for ApiError {
     fn from(e: chem::ChemError) -> ApiError {
         ApiError::bad_request(e.to_string())
@@ -138,6 +156,17 @@ pub struct Query<T>(pub T);
 #[derive(axum::extract::FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct JsonBody<T>(pub T);
+
+/// `Multipart` whose failures answer in the API's error shape.
+pub struct Upload(pub axum::extract::Multipart);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Upload {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Upload, ApiError> {
+        Ok(Upload(axum::extract::Multipart::from_request(req, state).await?))
+    }
+}
 
 /// `Path` whose failures answer in the API's error shape.
 #[derive(axum::extract::FromRequestParts)]

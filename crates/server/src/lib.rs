@@ -20,6 +20,7 @@ mod hits;
 mod openapi;
 mod provision;
 mod ui;
+mod work;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,7 +30,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use error::ApiError;
@@ -48,6 +48,8 @@ pub struct Config {
     /// Mark cookies `Secure` (HTTPS only). `None`: yes unless listening on
     /// a loopback address, where browsers are reached over plain HTTP.
     pub secure_cookies: Option<bool>,
+    /// How many jobs run at once (imports use every core each).
+    pub job_slots: usize,
 }
 
 /// Where start-up is.
@@ -66,6 +68,8 @@ pub struct AppState {
     pub(crate) accounts: accounts::Accounts,
     pub(crate) catalog: library::Catalog,
     pub(crate) requests: requests::Requests,
+    pub(crate) jobs: jobs::Jobs,
+    pub(crate) data_dir: PathBuf,
     pub(crate) stage: RwLock<Stage>,
     pub(crate) secure_cookies: bool,
 }
@@ -81,9 +85,12 @@ impl AppState {
         };
         let accounts = accounts::Accounts::attach(registry.pool().clone()).await?;
         let requests = requests::Requests::attach(registry.clone(), accounts.clone()).await?;
+        let jobs = jobs::Jobs::attach(registry.pool().clone(), accounts.clone()).await?;
         Ok(Arc::new(AppState {
             accounts,
             requests,
+            jobs,
+            data_dir: config.data_dir.clone(),
             catalog: library::Catalog::new(registry, &config.data_dir),
             stage: RwLock::new(Stage::Starting { doing: "opening".into(), percent: 0 }),
             secure_cookies: config.secure_cookies.unwrap_or(!config.addr.ip().is_loopback()),
@@ -145,10 +152,20 @@ impl AppState {
     }
 }
 
+/// Starts the job runner for a state made without [`serve`] (tests);
+/// sending `true` on the returned channel stops it.
+pub fn start_jobs(state: Arc<AppState>, slots: usize) -> tokio::sync::watch::Sender<bool> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(work::runner(state, slots).run(stopped));
+    stop
+}
+
 /// Longest any request may take before it is answered 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// Largest request body accepted.
+/// Largest request body accepted, except uploads.
 const BODY_LIMIT: usize = 2 << 20;
+/// Largest file accepted for import.
+pub(crate) const UPLOAD_LIMIT: usize = 4 << 30;
 
 /// The whole application: API, pages and static assets.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -157,7 +174,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(api)
         .merge(ui::routes())
         .merge(assets::routes())
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
@@ -199,12 +216,20 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let (state, cancel, dir) = (state.clone(), cancel.clone(), config.data_dir.clone());
         tokio::spawn(async move { state.start(config.load_demo, &cancel, &dir).await })
     };
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let runner = work::runner(state.clone(), config.job_slots).run(jobs_stopped);
+    tokio::spawn(async move {
+        if let Err(e) = runner.await {
+            tracing::error!(error = %e, "the job runner stopped");
+        }
+    });
     let stop = cancel.clone();
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             tracing::info!("shutting down");
             stop.store(true, Ordering::Relaxed);
+            stop_jobs.send_replace(true);
         })
         .await?;
     // A demo load in progress stops after its chunk in flight (the cancel

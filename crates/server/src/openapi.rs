@@ -15,6 +15,10 @@ pub struct Doc {
     pub params: &'static [Param],
     /// The JSON body's shape, in words.
     pub body: Option<&'static str>,
+    /// A larger body limit than the default (uploads).
+    pub body_limit: Option<usize>,
+    /// The body is a multipart upload, not JSON.
+    pub multipart: bool,
 }
 
 /// A path or query parameter.
@@ -37,7 +41,16 @@ impl Param {
 
 impl Doc {
     pub fn public(method: Method, path: &'static str, summary: &'static str) -> Doc {
-        Doc { method, path, summary, signed_in: false, params: &[], body: None }
+        Doc {
+            method,
+            path,
+            summary,
+            signed_in: false,
+            params: &[],
+            body: None,
+            body_limit: None,
+            multipart: false,
+        }
     }
 
     pub fn signed_in(method: Method, path: &'static str, summary: &'static str) -> Doc {
@@ -50,6 +63,11 @@ impl Doc {
 
     pub fn body(self, body: &'static str) -> Doc {
         Doc { body: Some(body), ..self }
+    }
+
+    /// A multipart upload of up to `limit` bytes, its fields described.
+    pub fn upload(self, fields: &'static str, limit: usize) -> Doc {
+        Doc { body: Some(fields), body_limit: Some(limit), multipart: true, ..self }
     }
 }
 
@@ -82,7 +100,10 @@ pub fn document(docs: &[Doc]) -> Value {
             op["requestBody"] = json!({
                 "required": true,
                 "description": body,
-                "content": {"application/json": {"schema": {"type": "object"}}}
+                "content": {
+                    (if d.multipart { "multipart/form-data" } else { "application/json" }):
+                        {"schema": {"type": "object"}}
+                }
             });
         }
         op["security"] =

@@ -28,3 +28,27 @@
     document.head.appendChild(script);
   });
 })();
+
+// A job's page follows the job live: progress, message and log are polled
+// once a second until the job ends, then the page reloads to show the
+// result and the actions that fit.
+(function () {
+  const job = document.getElementById("job");
+  if (!job || job.dataset.final === "true") return;
+  const bar = job.querySelector("progress.job-progress");
+  const percent = job.querySelector(".percent");
+  const message = document.getElementById("job-message");
+  const log = document.getElementById("job-log");
+  async function poll() {
+    const answer = await fetch(`/api/v1/jobs/${job.dataset.id}`, { headers: { Accept: "application/json" } });
+    if (!answer.ok) return setTimeout(poll, 2000);
+    const { job: j, log: lines } = await answer.json();
+    bar.value = j.progress;
+    percent.textContent = `${Math.round(j.progress * 100)}%`;
+    message.textContent = j.message;
+    log.replaceChildren(...lines.map((l) => Object.assign(document.createElement("li"), { textContent: l.line })));
+    if (["succeeded", "failed", "cancelled"].includes(j.status)) return location.reload();
+    setTimeout(poll, 1000);
+  }
+  setTimeout(poll, 1000);
+})();

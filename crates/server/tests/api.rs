@@ -16,6 +16,7 @@ struct Site {
     _dir: tempfile::TempDir,
     app: Router,
     state: Arc<server::AppState>,
+    _jobs: tokio::sync::watch::Sender<bool>,
 }
 
 const PASSWORD: &str = "correct horse battery";
@@ -37,6 +38,7 @@ async fn site() -> Site {
         database_url: None,
         load_demo: false,
         secure_cookies: None,
+        job_slots: 1,
     };
     let state = server::AppState::open(&config).await.unwrap();
     let registry = library::Registry::open_dir(&config.data_dir).await.unwrap();
@@ -60,7 +62,8 @@ async fn site() -> Site {
         accounts.create_user(None, new).await.unwrap();
     }
     state.start(false, &never, &config.data_dir).await;
-    Site { _dir: dir, app: server::router(state.clone()), state }
+    let jobs = server::start_jobs(state.clone(), 1);
+    Site { _dir: dir, app: server::router(state.clone()), state, _jobs: jobs }
 }
 
 struct Answer {
@@ -112,6 +115,31 @@ impl Site {
         let status = res.status();
         let headers = res.headers().clone();
         let body = axum::body::to_bytes(res.into_body(), 64 << 20).await.unwrap().to_vec();
+        Answer { status, headers, body }
+    }
+
+    /// Sends `file` as a multipart upload to `/api/v1/imports`.
+    async fn upload(&self, who: &As, name: &str, file: &str) -> Answer {
+        let boundary = "soyaku-test-boundary";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"source\"\r\n\r\nplate-7\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: text/plain\r\n\r\n{file}\r\n--{boundary}--\r\n"
+        );
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/imports")
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"));
+        if let Some(c) = &who.cookie {
+            req = req.header(header::COOKIE, format!("soyaku_session={c}"));
+        }
+        if let Some(t) = &who.csrf {
+            req = req.header("x-csrf-token", t);
+        }
+        let res = self.app.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec();
         Answer { status, headers, body }
     }
 
@@ -454,5 +482,74 @@ async fn provision_requests_through_the_api() {
             ("sam".into(), "request.approved".into()),
             ("rita".into(), "request.submit".into())
         ]
+    );
+}
+
+#[tokio::test]
+async fn an_uploaded_file_is_imported_as_a_job_with_an_error_report() {
+    let s = site().await;
+    let (sam, rita) = (s.sign_in("sam").await, s.sign_in("rita").await);
+    let file = "CC(C)Cc1ccc(cc1)C(C)C(=O)O ibuprofen\nC1CC1(C)(C)(C)C pentavalent\nCN1C=NC2=C1C(=O)N(C(=O)N2C)C caffeine\nnot-a-smiles junk\n";
+    assert_error(&s.upload(&rita, "drugs.smi", file).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_error(&s.upload(&sam, "drugs.xlsx", file).await, StatusCode::BAD_REQUEST, "bad_request");
+    let started = s.upload(&sam, "drugs.smi", file).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text());
+    let id = started.json()["job"]["id"].as_i64().unwrap();
+    let job = loop {
+        let j = s.call(Method::GET, &format!("/api/v1/jobs/{id}"), &sam, None).await.json();
+        if ["succeeded", "failed", "cancelled"].contains(&j["job"]["status"].as_str().unwrap()) {
+            break j;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(job["job"]["status"], "succeeded", "{job}");
+    let result = &job["job"]["result"];
+    assert_eq!(
+        (result["records"].as_u64(), result["errors"].as_u64()),
+        (Some(4), Some(2)),
+        "{result}"
+    );
+    assert_eq!(result["parents_new"], 2);
+    assert!(job["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["line"].as_str().unwrap().starts_with("done")));
+    let report = s.call(Method::GET, &format!("/api/v1/jobs/{id}/report"), &sam, None).await.text();
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), 3, "{report}");
+    assert!(lines[1].contains(",2,") && lines[1].contains("pentavalent"), "{report}");
+    assert!(lines[2].contains(",4,") && lines[2].contains("junk"), "{report}");
+    // The new compounds are searchable at once, with the upload's source.
+    let hit = s
+        .call(Method::GET, "/api/v1/search?query=CC(C)Cc1ccc(cc1)C(C)C(%3DO)O&top=1", &rita, None)
+        .await
+        .json();
+    assert_eq!(hit["hits"][0]["score"], 1.0);
+    let id_new = hit["hits"][0]["id"].as_str().unwrap().to_owned();
+    let record =
+        s.call(Method::GET, &format!("/api/v1/compounds/{id_new}"), &rita, None).await.json();
+    assert_eq!(record["batches"][0]["source"], "plate-7");
+    // A researcher cannot see staff's job.
+    assert_error(
+        &s.call(Method::GET, &format!("/api/v1/jobs/{id}"), &rita, None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    assert_error(
+        &s.call(Method::GET, &format!("/api/v1/jobs/{id}/report"), &rita, None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    // A finished job is neither cancelled nor retried.
+    assert_error(
+        &s.call(Method::POST, &format!("/api/v1/jobs/{id}/cancel"), &sam, None).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    );
+    assert_error(
+        &s.call(Method::POST, &format!("/api/v1/jobs/{id}/retry"), &sam, None).await,
+        StatusCode::CONFLICT,
+        "conflict",
     );
 }

@@ -3,6 +3,7 @@
 //! offer goes through the same domain calls as the API.
 
 mod i18n;
+mod jobs;
 mod requests;
 
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/compounds/{id}", get(compound_page))
         .route("/audit", get(audit_page))
         .merge(requests::routes())
+        .merge(jobs::routes())
 }
 
 pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
@@ -76,6 +78,10 @@ pub(crate) fn layout(
                         nav {
                             a href="/search" { (t.nav_search) }
                             a #nav-requests href="/requests" { (t.nav_requests) }
+                            a #nav-jobs href="/jobs" { (t.nav_jobs) }
+                            @if c.actor.can(accounts::Permission::ImportCompounds) {
+                                a #nav-import href="/import" { (t.nav_import) }
+                            }
                             @if c.actor.can(accounts::Permission::ViewAuditLog) {
                                 a href="/audit" { (t.nav_audit) }
                             }

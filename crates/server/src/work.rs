@@ -1,0 +1,271 @@
+//! Long work as jobs: the handlers the job runner calls (a compound import
+//! from an uploaded file) and the jobs API (list, look, cancel, retry,
+//! upload, error report).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use accounts::Permission;
+use axum::extract::{Multipart, State};
+
+use crate::error::Upload;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use jobs::{JobContext, Runner};
+use library::import::{self, Format, ImportOptions};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt as _;
+
+use crate::auth::Caller;
+use crate::error::Path;
+use crate::{ApiError, AppState};
+
+type ApiResult = Result<Response, ApiError>;
+
+/// What an import job is given.
+#[derive(Debug, Serialize, Deserialize)]
+struct ImportParams {
+    /// The uploaded file, saved in the data directory.
+    file: PathBuf,
+    /// The name it was uploaded under.
+    name: String,
+    /// `smi`, `csv` or `sdf`; from the name when absent.
+    format: Option<String>,
+    /// Source name recorded on the batches.
+    source: Option<String>,
+}
+
+fn parse_format(text: Option<&str>) -> Result<Option<Format>, String> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some("smi") => Ok(Some(Format::Smiles)),
+        Some("csv") => Ok(Some(Format::Csv)),
+        Some("sdf") => Ok(Some(Format::Sdf)),
+        Some(other) => Err(format!("'{other}' is not an import format; use smi, csv or sdf")),
+    }
+}
+
+/// The runner with every kind of job this server knows.
+pub fn runner(state: Arc<AppState>, slots: usize) -> Runner {
+    Runner::new(state.jobs.clone(), slots).handle("import", move |ctx| {
+        let state = state.clone();
+        async move { import_job(&state, ctx).await }
+    })
+}
+
+/// Imports an uploaded file. Re-running the job (a retry, or a restart of
+/// the server) resumes the import from its checkpoint.
+async fn import_job(state: &AppState, ctx: JobContext) -> Result<Value, String> {
+    let p: ImportParams = serde_json::from_value(ctx.job.params.clone())
+        .map_err(|e| format!("bad job parameters: {e}"))?;
+    let options = ImportOptions {
+        format: parse_format(p.format.as_deref())?,
+        source: Some(
+            p.source.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| p.name.clone()),
+        ),
+        ..ImportOptions::default()
+    };
+    ctx.log(format!(
+        "importing {} as source '{}'",
+        p.name,
+        options.source.as_deref().unwrap_or("")
+    ))
+    .await;
+    let registry = state.catalog.registry();
+    let reporter = ctx.clone();
+    let progress = move |pr: import::Progress| {
+        let fraction =
+            if pr.bytes_total == 0 { 0.0 } else { pr.bytes_read as f64 / pr.bytes_total as f64 };
+        reporter.report(fraction * 0.95, format!("{} records, {} bad", pr.records_done, pr.errors));
+    };
+    let summary = import::import_file(registry, &p.file, &options, &progress, &ctx.cancel_flag())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut result = library::record::import_summary(&summary);
+    let errors =
+        import::import_errors(registry, summary.import_id).await.map_err(|e| e.to_string())?;
+    if !errors.is_empty() {
+        let path = report_path(state, ctx.job.id);
+        import::write_error_report(&path, &errors).map_err(|e| e.to_string())?;
+        ctx.log(format!(
+            "{} bad records; the error report lists each with its line and reason",
+            errors.len()
+        ))
+        .await;
+    }
+    result["error_report"] = json!(!errors.is_empty());
+    if summary.cancelled {
+        ctx.log("cancelled; retry the job to resume where it stopped").await;
+        return Err("cancelled".into());
+    }
+    ctx.report(0.97, "updating the search indexes");
+    state.catalog.files().await.map_err(|e| e.to_string())?;
+    ctx.log(format!(
+        "done: {} records, {} new parents, {} bad",
+        summary.tally.records, summary.tally.parents_new, summary.tally.errors
+    ))
+    .await;
+    Ok(result)
+}
+
+fn report_path(state: &AppState, job: i64) -> PathBuf {
+    state.data_dir.join("imports").join(format!("job-{job}-errors.csv"))
+}
+
+/// Keeps a file name to letters, digits, `.`, `-` and `_`, so an upload
+/// cannot name a path outside its folder.
+fn safe_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' })
+        .collect();
+    let cleaned = cleaned.trim_start_matches('.').to_owned();
+    if cleaned.is_empty() {
+        "upload".into()
+    } else {
+        cleaned
+    }
+}
+
+/// `POST /api/v1/imports`: a multipart upload (`file`, optional `format`
+/// and `source`) started as an import job.
+pub async fn upload(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Upload(multipart): Upload,
+) -> ApiResult {
+    let job = start_import(&state, &caller, multipart).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"job": job}))).into_response())
+}
+
+/// Saves the upload and queues its import job.
+pub async fn start_import(
+    state: &AppState,
+    caller: &Caller,
+    mut multipart: Multipart,
+) -> Result<jobs::Job, ApiError> {
+    caller.actor.require(Permission::ImportCompounds)?;
+    let dir = state.data_dir.join("uploads");
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| ApiError::from(library::LibraryError::Io(e)))?;
+    let (mut saved, mut name, mut format, mut source) = (None, String::new(), None, None);
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::bad_request(format!("bad upload: {e}"))
+    };
+    while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
+        match field.name().unwrap_or("") {
+            "file" => {
+                name = safe_name(field.file_name().unwrap_or("upload"));
+                let unique = format!("{}-{}-{name}", now_nanos(), caller.actor.user_id);
+                let path = dir.join(unique);
+                let mut out = tokio::fs::File::create(&path)
+                    .await
+                    .map_err(|e| ApiError::from(library::LibraryError::Io(e)))?;
+                let mut bytes = 0u64;
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    bytes += chunk.len() as u64;
+                    out.write_all(&chunk)
+                        .await
+                        .map_err(|e| ApiError::from(library::LibraryError::Io(e)))?;
+                }
+                out.flush().await.map_err(|e| ApiError::from(library::LibraryError::Io(e)))?;
+                if bytes == 0 {
+                    return Err(ApiError::bad_request("the uploaded file is empty"));
+                }
+                saved = Some(path);
+            }
+            "format" => format = Some(field.text().await.map_err(bad)?),
+            "source" => source = Some(field.text().await.map_err(bad)?),
+            _ => {}
+        }
+    }
+    let file = saved.ok_or_else(|| {
+        ApiError::bad_request("no file: send it in a multipart field named 'file'")
+    })?;
+    parse_format(format.as_deref()).map_err(ApiError::bad_request)?;
+    if format.as_deref().is_none_or(|f| f.trim().is_empty()) && Format::from_path(&file).is_none() {
+        return Err(ApiError::bad_request(
+            "cannot tell the format from the file name; name it .smi, .csv, .sdf (optionally .gz) or give format",
+        ));
+    }
+    let params = ImportParams { file, name, format, source };
+    let params = serde_json::to_value(params).expect("import parameters serialise");
+    Ok(state.jobs.enqueue(&caller.actor, "import", params).await?)
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+pub async fn list(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResult {
+    Ok(Json(json!({"jobs": state.jobs.list(&caller.actor).await?})).into_response())
+}
+
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    let job = state.jobs.get(&caller.actor, id).await?;
+    let log = state.jobs.log(&caller.actor, id).await?;
+    Ok(Json(json!({"job": job, "log": log})).into_response())
+}
+
+pub async fn cancel(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    Ok(Json(json!({"job": state.jobs.cancel(&caller.actor, id).await?})).into_response())
+}
+
+pub async fn retry(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    Ok(Json(json!({"job": state.jobs.retry(&caller.actor, id).await?})).into_response())
+}
+
+/// `GET /api/v1/jobs/{id}/report`: an import's bad records as CSV.
+pub async fn report(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    state.jobs.get(&caller.actor, id).await?;
+    match tokio::fs::read(report_path(&state, id)).await {
+        Ok(bytes) => Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"job-{id}-errors.csv\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response()),
+        Err(_) => Err(ApiError::not_found(format!(
+            "job {id} has no error report (no bad records, or not an import)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uploaded_names_cannot_leave_their_folder() {
+        assert_eq!(super::safe_name("../../etc/passwd"), "passwd");
+        assert_eq!(super::safe_name("C:\\x\\lib rary.smi.gz"), "lib_rary.smi.gz");
+        assert_eq!(super::safe_name(".."), "upload");
+        assert_eq!(super::safe_name("化合物.csv"), "___.csv");
+    }
+}
