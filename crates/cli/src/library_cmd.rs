@@ -216,30 +216,15 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
             Ok(())
         }
         LibraryCommand::Reindex => {
-            let dir = ctx.data.join("index");
-            for kind in [FingerprintKind::Morgan, FingerprintKind::Pattern] {
-                let started = std::time::Instant::now();
-                let index = registry.rebuild_index(kind, &dir).await?;
+            for r in catalog.rebuild(&|_, _| {}).await? {
                 eprintln!(
-                    "{}: {} fingerprints, {:.1} MiB, built in {:.1} s",
-                    kind.file_name(),
-                    index.len(),
-                    index.memory_bytes() as f64 / (1 << 20) as f64,
-                    started.elapsed().as_secs_f64()
+                    "{}: {} entries, {:.1} MiB, built in {:.1} s",
+                    r.file,
+                    r.entries,
+                    r.bytes as f64 / (1 << 20) as f64,
+                    r.seconds
                 );
             }
-            let started = std::time::Instant::now();
-            let store = dir.join(library::structures::FILE_NAME);
-            if store.exists() {
-                fs_err::remove_file(&store)?;
-            }
-            let structures = registry.structures_in(&dir).await?;
-            eprintln!(
-                "{}: {} molecules, built in {:.1} s",
-                library::structures::FILE_NAME,
-                structures.len(),
-                started.elapsed().as_secs_f64()
-            );
             Ok(())
         }
         LibraryCommand::Stats { format } => {

@@ -232,5 +232,5 @@ fn library_tools_nearest_neighbours_and_matrix() {
     assert!(!pairs.iter().any(|p| p[0] == "SY-0000001" && p[2] == "SY-0000004"));
 
     let reindex = soyaku(&data, &["library", "reindex"]);
-    assert!(String::from_utf8_lossy(&reindex.stderr).contains("morgan-r2-2048.sfp: 6 fingerprints"));
+    assert!(String::from_utf8_lossy(&reindex.stderr).contains("morgan-r2-2048.sfp: 6 entries"));
 }

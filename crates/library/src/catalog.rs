@@ -33,6 +33,19 @@ pub struct ScoredCompound {
     pub score: f64,
 }
 
+/// One search file written by [`Catalog::rebuild`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rebuilt {
+    /// Its file name.
+    pub file: &'static str,
+    /// Fingerprints or molecules it holds.
+    pub entries: usize,
+    /// Its size.
+    pub bytes: usize,
+    /// Time taken.
+    pub seconds: f64,
+}
+
 /// The open search files of one registry state.
 pub struct SearchFiles {
     /// Morgan radius 2, 2048 bits.
@@ -93,6 +106,45 @@ impl Catalog {
         });
         *held = Some(files.clone());
         Ok(files)
+    }
+
+    /// Rebuilds every search file from the registry (both fingerprint
+    /// indexes and the structure store), telling `step` what it starts and
+    /// how far along the whole rebuild is (0–1). Searches already running
+    /// keep the files they opened; later ones get the new files.
+    pub async fn rebuild(
+        &self,
+        step: &(dyn Fn(&str, f64) + Send + Sync),
+    ) -> Result<Vec<Rebuilt>, LibraryError> {
+        let mut done = Vec::new();
+        for (n, kind) in [FingerprintKind::Morgan, FingerprintKind::Pattern].into_iter().enumerate()
+        {
+            step(kind.file_name(), n as f64 / 3.0);
+            let started = std::time::Instant::now();
+            let index = self.registry.rebuild_index(kind, &self.index_dir).await?;
+            done.push(Rebuilt {
+                file: kind.file_name(),
+                entries: index.len(),
+                bytes: index.memory_bytes(),
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+        step(crate::structures::FILE_NAME, 2.0 / 3.0);
+        let started = std::time::Instant::now();
+        let store = self.index_dir.join(crate::structures::FILE_NAME);
+        if store.exists() {
+            fs_err::remove_file(&store)?;
+        }
+        let structures = self.registry.structures_in(&self.index_dir).await?;
+        done.push(Rebuilt {
+            file: crate::structures::FILE_NAME,
+            entries: structures.len(),
+            bytes: fs_err::metadata(&store).map(|m| m.len() as usize).unwrap_or(0),
+            seconds: started.elapsed().as_secs_f64(),
+        });
+        *self.files.lock().await = None;
+        step("done", 1.0);
+        Ok(done)
     }
 
     /// The index of one fingerprint kind, in step with the registry.

@@ -175,6 +175,10 @@ pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
                 .upload("file: the file; format: smi|csv|sdf (default: from the name); source: name recorded on the batches", crate::UPLOAD_LIMIT),
             work::upload,
         )
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/library/reindex", "Rebuild the search indexes and structure store from the registry, as a job (support staff, admin); 202 with the job"),
+            work::reindex,
+        )
         .add(Doc::signed_in(Method::GET, "/api/v1/jobs", "Jobs the caller may see, newest first"), work::list)
         .add(Doc::signed_in(Method::GET, "/api/v1/jobs/{id}", "A job with its progress, result and log").params(JOB_PARAMS), work::get)
         .add(Doc::signed_in(Method::POST, "/api/v1/jobs/{id}/cancel", "Stop a queued or running job").params(JOB_PARAMS), work::cancel)

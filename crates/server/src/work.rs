@@ -49,10 +49,40 @@ fn parse_format(text: Option<&str>) -> Result<Option<Format>, String> {
 
 /// The runner with every kind of job this server knows.
 pub fn runner(state: Arc<AppState>, slots: usize) -> Runner {
-    Runner::new(state.jobs.clone(), slots).handle("import", move |ctx| {
-        let state = state.clone();
-        async move { import_job(&state, ctx).await }
-    })
+    let for_reindex = state.clone();
+    Runner::new(state.jobs.clone(), slots)
+        .handle("import", move |ctx| {
+            let state = state.clone();
+            async move { import_job(&state, ctx).await }
+        })
+        .handle("reindex", move |ctx| {
+            let state = for_reindex.clone();
+            async move { reindex_job(&state, ctx).await }
+        })
+}
+
+/// Rebuilds every search file from the registry.
+async fn reindex_job(state: &AppState, ctx: JobContext) -> Result<Value, String> {
+    let reporter = ctx.clone();
+    let step =
+        move |what: &str, fraction: f64| reporter.report(fraction, format!("building {what}"));
+    let rebuilt = state.catalog.rebuild(&step).await.map_err(|e| e.to_string())?;
+    for r in &rebuilt {
+        ctx.log(format!("{}: {} entries in {:.1} s", r.file, r.entries, r.seconds)).await;
+    }
+    Ok(json!({"files": rebuilt}))
+}
+
+/// `POST /api/v1/library/reindex`: rebuild the search files as a job.
+pub async fn reindex(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResult {
+    let job = start_reindex(&state, &caller).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"job": job}))).into_response())
+}
+
+/// Queues a rebuild of the search files.
+pub async fn start_reindex(state: &AppState, caller: &Caller) -> Result<jobs::Job, ApiError> {
+    caller.actor.require(Permission::ImportCompounds)?;
+    Ok(state.jobs.enqueue(&caller.actor, "reindex", json!({})).await?)
 }
 
 /// Imports an uploaded file. Re-running the job (a retry, or a restart of

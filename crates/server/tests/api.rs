@@ -553,3 +553,36 @@ async fn an_uploaded_file_is_imported_as_a_job_with_an_error_report() {
         "conflict",
     );
 }
+
+#[tokio::test]
+async fn search_files_are_rebuilt_as_a_job() {
+    let s = site().await;
+    let (sam, rita) = (s.sign_in("sam").await, s.sign_in("rita").await);
+    assert_error(
+        &s.call(Method::POST, "/api/v1/library/reindex", &rita, None).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    let started = s.call(Method::POST, "/api/v1/library/reindex", &sam, None).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text());
+    let id = started.json()["job"]["id"].as_i64().unwrap();
+    let job = loop {
+        let j = s.call(Method::GET, &format!("/api/v1/jobs/{id}"), &sam, None).await.json();
+        if j["job"]["finished_at"].is_i64() {
+            break j;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(job["job"]["status"], "succeeded", "{job}");
+    let files = job["job"]["result"]["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3);
+    let parents =
+        s.call(Method::GET, "/api/v1/library/stats", &sam, None).await.json()["parents"].as_u64();
+    assert!(files.iter().all(|f| f["entries"].as_u64() == parents), "{files:?}");
+    // Searches still answer from the rebuilt files.
+    let hits = s
+        .call(Method::GET, "/api/v1/search?query=c1ccccc1&mode=substructure", &rita, None)
+        .await
+        .json();
+    assert!(!hits["hits"].as_array().unwrap().is_empty());
+}

@@ -24,6 +24,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/jobs", get(list_page))
         .route("/jobs/{id}", get(job_page))
         .route("/jobs/{id}/{action}", post(act))
+        .route("/jobs/reindex", post(reindex))
 }
 
 async fn import_page(MaybeCaller(caller): MaybeCaller, headers: HeaderMap) -> Response {
@@ -87,8 +88,14 @@ async fn list_page(
         Ok(l) => l,
         Err(e) => return error_page(lang, Some(&caller), &e.into()),
     };
+    let csrf = caller.csrf.clone().unwrap_or_default();
     let body = html! {
         h1 { (t.nav_jobs) }
+        @if caller.actor.can(accounts::Permission::ImportCompounds) {
+            form.inline method="post" action={ "/jobs/reindex?csrf=" (csrf) } {
+                button #start-reindex type="submit" { (t.rebuild_indexes) }
+            }
+        }
         @if list.is_empty() { p #no-jobs { (t.no_jobs) } } @else {
             table.grid #jobs {
                 thead { tr { th { "#" } th { (t.kind) } th { (t.status) } th { (t.progress) } th { (t.created) } } }
@@ -182,5 +189,16 @@ async fn act(
     match done {
         Ok(_) => Redirect::to(&format!("/jobs/{id}")).into_response(),
         Err(e) => error_page(lang, Some(&caller), &e.into()),
+    }
+}
+
+async fn reindex(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Response {
+    match crate::work::start_reindex(&state, &caller).await {
+        Ok(job) => Redirect::to(&format!("/jobs/{}", job.id)).into_response(),
+        Err(e) => error_page(lang_of(&headers), Some(&caller), &e),
     }
 }
