@@ -2,12 +2,19 @@
 //! and the append-only audit log.
 
 use accounts::{AccountError, Accounts, AuditQuery, NewUser, Role};
+use testdb::Backend;
 
-async fn fresh() -> (tempfile::TempDir, Accounts) {
-    let dir = tempfile::tempdir().unwrap();
-    let registry = library::Registry::open_dir(dir.path()).await.unwrap();
+testdb::on_both_backends!(
+    sign_in_session_and_sign_out,
+    rules_for_new_accounts,
+    api_tokens_act_for_their_user,
+    audit_log_is_append_only_and_for_admins,
+);
+
+async fn fresh(b: &Backend) -> (library::Registry, Accounts) {
+    let registry = library::Registry::open(&b.fresh_url().await).await.unwrap();
     let accounts = Accounts::attach(registry.pool().clone()).await.unwrap();
-    (dir, accounts)
+    (registry, accounts)
 }
 
 fn new_user(name: &str, role: Role) -> NewUser {
@@ -19,9 +26,8 @@ fn new_user(name: &str, role: Role) -> NewUser {
     }
 }
 
-#[tokio::test]
-async fn sign_in_session_and_sign_out() {
-    let (_dir, accounts) = fresh().await;
+async fn sign_in_session_and_sign_out(b: Backend) {
+    let (_registry, accounts) = fresh(&b).await;
     let user = accounts.create_user(None, new_user("alice", Role::Researcher)).await.unwrap();
     assert_eq!(user.display_name, "alice");
     assert!(matches!(
@@ -42,9 +48,8 @@ async fn sign_in_session_and_sign_out() {
     assert!(matches!(accounts.session(&session.token).await, Err(AccountError::Unauthenticated)));
 }
 
-#[tokio::test]
-async fn rules_for_new_accounts() {
-    let (_dir, accounts) = fresh().await;
+async fn rules_for_new_accounts(b: Backend) {
+    let (_registry, accounts) = fresh(&b).await;
     let short = NewUser { password: "short".into(), ..new_user("bob", Role::Researcher) };
     assert!(matches!(accounts.create_user(None, short).await, Err(AccountError::Invalid(_))));
     let bad_name = new_user("Bob Smith", Role::Researcher);
@@ -62,9 +67,8 @@ async fn rules_for_new_accounts() {
     ));
 }
 
-#[tokio::test]
-async fn api_tokens_act_for_their_user() {
-    let (_dir, accounts) = fresh().await;
+async fn api_tokens_act_for_their_user(b: Backend) {
+    let (_registry, accounts) = fresh(&b).await;
     accounts.create_user(None, new_user("carol", Role::SupportStaff)).await.unwrap();
     let (carol, _) = accounts.sign_in("carol", "carol-long-password").await.unwrap();
     let secret = accounts.create_token(&carol, "plate robot").await.unwrap();
@@ -73,11 +77,8 @@ async fn api_tokens_act_for_their_user() {
     assert!(accounts.token("sy_not-a-token").await.is_err());
 }
 
-#[tokio::test]
-async fn audit_log_is_append_only_and_for_admins() {
-    let dir = tempfile::tempdir().unwrap();
-    let registry = library::Registry::open_dir(dir.path()).await.unwrap();
-    let accounts = Accounts::attach(registry.pool().clone()).await.unwrap();
+async fn audit_log_is_append_only_and_for_admins(b: Backend) {
+    let (registry, accounts) = fresh(&b).await;
     accounts.create_user(None, new_user("root-admin", Role::Admin)).await.unwrap();
     accounts.create_user(None, new_user("dave", Role::Researcher)).await.unwrap();
     let (admin, _) = accounts.sign_in("root-admin", "root-admin-long-password").await.unwrap();

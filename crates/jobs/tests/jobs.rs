@@ -8,10 +8,18 @@ use std::time::Duration;
 use accounts::{Accounts, Actor, NewUser, Role};
 use jobs::{Job, Jobs, Runner, Status};
 use serde_json::json;
+use testdb::Backend;
 use tokio::sync::watch;
 
+testdb::on_both_backends!(
+    jobs_run_with_progress_and_logs_within_the_limit,
+    cancel_stops_queued_and_running_jobs_and_retry_resumes,
+    jobs_left_running_by_a_stopped_process_run_again,
+    people_see_their_own_jobs_and_staff_see_all,
+);
+
 struct Bench {
-    _dir: tempfile::TempDir,
+    _backend: Backend,
     pool: sqlx::AnyPool,
     jobs: Jobs,
     sam: Actor,
@@ -19,9 +27,8 @@ struct Bench {
     rob: Actor,
 }
 
-async fn bench() -> Bench {
-    let dir = tempfile::tempdir().unwrap();
-    let registry = library::Registry::open_dir(dir.path()).await.unwrap();
+async fn bench(b: Backend) -> Bench {
+    let registry = library::Registry::open(&b.fresh_url().await).await.unwrap();
     let accounts = Accounts::attach(registry.pool().clone()).await.unwrap();
     let mut actors = Vec::new();
     for (name, role) in
@@ -44,7 +51,7 @@ async fn bench() -> Bench {
     }
     let jobs = Jobs::attach(registry.pool().clone(), accounts).await.unwrap();
     let [sam, rita, rob] = actors.try_into().unwrap();
-    Bench { pool: registry.pool().clone(), _dir: dir, jobs, sam, rita, rob }
+    Bench { pool: registry.pool().clone(), _backend: b, jobs, sam, rita, rob }
 }
 
 /// Starts `runner`; the returned sender stops it.
@@ -65,9 +72,8 @@ async fn until(jobs: &Jobs, who: &Actor, id: i64, done: impl Fn(&Job) -> bool) -
     panic!("job {id} did not get there: {:?}", jobs.get(who, id).await.unwrap());
 }
 
-#[tokio::test]
-async fn jobs_run_with_progress_and_logs_within_the_limit() {
-    let b = bench().await;
+async fn jobs_run_with_progress_and_logs_within_the_limit(backend: Backend) {
+    let b = bench(backend).await;
     let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let (n, m) = (now.clone(), most.clone());
     let runner = Runner::new(b.jobs.clone(), 2).handle("count", move |ctx| {
@@ -106,9 +112,8 @@ async fn jobs_run_with_progress_and_logs_within_the_limit() {
     stop.send_replace(true);
 }
 
-#[tokio::test]
-async fn cancel_stops_queued_and_running_jobs_and_retry_resumes() {
-    let b = bench().await;
+async fn cancel_stops_queued_and_running_jobs_and_retry_resumes(backend: Backend) {
+    let b = bench(backend).await;
     let runner = Runner::new(b.jobs.clone(), 1)
         .handle("forever", |ctx| async move {
             while !ctx.is_cancelled() {
@@ -146,9 +151,8 @@ async fn cancel_stops_queued_and_running_jobs_and_retry_resumes() {
     stop.send_replace(true);
 }
 
-#[tokio::test]
-async fn jobs_left_running_by_a_stopped_process_run_again() {
-    let b = bench().await;
+async fn jobs_left_running_by_a_stopped_process_run_again(backend: Backend) {
+    let b = bench(backend).await;
     let job = b.jobs.enqueue(&b.sam, "echo", json!({"say": "hello"})).await.unwrap();
     // As if a server had claimed it and then died.
     sqlx::query("UPDATE jobs SET status = 'running', attempts = 1 WHERE id = $1")
@@ -169,9 +173,8 @@ async fn jobs_left_running_by_a_stopped_process_run_again() {
     stop.send_replace(true);
 }
 
-#[tokio::test]
-async fn people_see_their_own_jobs_and_staff_see_all() {
-    let b = bench().await;
+async fn people_see_their_own_jobs_and_staff_see_all(backend: Backend) {
+    let b = bench(backend).await;
     let mine = b.jobs.enqueue(&b.rita, "x", json!({})).await.unwrap();
     b.jobs.enqueue(&b.rob, "x", json!({})).await.unwrap();
     assert!(b.jobs.get(&b.rob, mine.id).await.is_err());

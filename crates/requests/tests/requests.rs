@@ -6,9 +6,16 @@ use std::sync::atomic::AtomicBool;
 use accounts::{Accounts, Actor, NewUser, Role};
 use library::CompoundId;
 use requests::{Container, NewRequest, RequestError, Requests, Status};
+use testdb::Backend;
+
+testdb::on_both_backends!(
+    submitted_approved_shipped_and_counted,
+    only_the_right_roles_move_a_request,
+    bad_requests_and_shipments_are_refused_with_reasons,
+);
 
 struct Desk {
-    _dir: tempfile::TempDir,
+    _backend: Backend,
     requests: Requests,
     rita: Actor,
     rob: Actor,
@@ -16,10 +23,9 @@ struct Desk {
     ada: Actor,
 }
 
-async fn desk() -> Desk {
-    let dir = tempfile::tempdir().unwrap();
-    let registry = library::Registry::open_dir(&dir.path().join("data")).await.unwrap();
-    let file = dir.path().join("five.smi");
+async fn desk(b: Backend) -> Desk {
+    let registry = library::Registry::open(&b.fresh_url().await).await.unwrap();
+    let file = b.dir().join("five.smi");
     std::fs::write(
         &file,
         "CCO ethanol\nc1ccccc1O phenol\nCC(=O)O acetic\nc1ccncc1 pyridine\nCCN ethylamine\n",
@@ -59,7 +65,7 @@ async fn desk() -> Desk {
     }
     let requests = Requests::attach(registry, accounts).await.unwrap();
     let [rita, rob, sam, ada] = actors.try_into().unwrap();
-    Desk { _dir: dir, requests, rita, rob, sam, ada }
+    Desk { _backend: b, requests, rita, rob, sam, ada }
 }
 
 fn ask(ids: &[i64]) -> NewRequest {
@@ -82,9 +88,8 @@ fn shipment(ids: &[i64]) -> Vec<Container> {
         .collect()
 }
 
-#[tokio::test]
-async fn submitted_approved_shipped_and_counted() {
-    let d = desk().await;
+async fn submitted_approved_shipped_and_counted(b: Backend) {
+    let d = desk(b).await;
     let r = d.requests.submit(&d.rita, ask(&[2, 4])).await.unwrap();
     assert_eq!(r.status, Status::Submitted);
     assert_eq!(r.compounds, [CompoundId(2), CompoundId(4)]);
@@ -111,9 +116,8 @@ async fn submitted_approved_shipped_and_counted() {
     ));
 }
 
-#[tokio::test]
-async fn only_the_right_roles_move_a_request() {
-    let d = desk().await;
+async fn only_the_right_roles_move_a_request(b: Backend) {
+    let d = desk(b).await;
     // Staff and admins do not request; researchers do not review.
     assert!(matches!(d.requests.submit(&d.sam, ask(&[1])).await, Err(RequestError::Account(_))));
     assert!(matches!(d.requests.submit(&d.ada, ask(&[1])).await, Err(RequestError::Account(_))));
@@ -137,9 +141,8 @@ async fn only_the_right_roles_move_a_request() {
     assert_eq!(d.requests.cancel(&d.rita, second.id).await.unwrap().status, Status::Cancelled);
 }
 
-#[tokio::test]
-async fn bad_requests_and_shipments_are_refused_with_reasons() {
-    let d = desk().await;
+async fn bad_requests_and_shipments_are_refused_with_reasons(b: Backend) {
+    let d = desk(b).await;
     for (bad, words) in [
         (ask(&[]), "1 to"),
         (ask(&[1, 1]), "twice"),
