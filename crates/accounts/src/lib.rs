@@ -111,16 +111,12 @@ pub struct Accounts {
 impl Accounts {
     /// Uses the database behind `pool`, applying the accounts migrations.
     pub async fn attach(pool: AnyPool) -> Result<Accounts, AccountError> {
-        let sqlite = pool.connect_options().database_url.scheme().starts_with("sqlite");
-        // Several crates keep migrations in one database: each runs its own
-        // and leaves the others' alone.
-        let mut migrator = if sqlite {
-            sqlx::migrate!("migrations/sqlite")
-        } else {
-            sqlx::migrate!("migrations/postgres")
-        };
-        migrator.set_ignore_missing(true);
-        migrator.run(&pool).await?;
+        library::migrate_beside(
+            &pool,
+            sqlx::migrate!("migrations/sqlite"),
+            sqlx::migrate!("migrations/postgres"),
+        )
+        .await?;
         Ok(Accounts { pool })
     }
 

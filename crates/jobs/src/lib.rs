@@ -158,14 +158,12 @@ const COLUMNS: &str = "id, kind, params, owner_id, status, progress, message, re
 impl Jobs {
     /// Uses the platform database, applying the jobs migrations.
     pub async fn attach(pool: AnyPool, accounts: Accounts) -> Result<Jobs, JobError> {
-        let sqlite = pool.connect_options().database_url.scheme().starts_with("sqlite");
-        let mut migrator = if sqlite {
-            sqlx::migrate!("migrations/sqlite")
-        } else {
-            sqlx::migrate!("migrations/postgres")
-        };
-        migrator.set_ignore_missing(true);
-        migrator.run(&pool).await?;
+        library::migrate_beside(
+            &pool,
+            sqlx::migrate!("migrations/sqlite"),
+            sqlx::migrate!("migrations/postgres"),
+        )
+        .await?;
         Ok(Jobs { pool, accounts, wake: Default::default() })
     }
 

@@ -189,15 +189,12 @@ impl Registry {
                 })
             });
         let pool = options.connect(url).await?;
-        let mut migrator = if sqlite {
-            sqlx::migrate!("migrations/sqlite")
-        } else {
-            sqlx::migrate!("migrations/postgres")
-        };
-        // Other crates (accounts, requests) keep their tables in the same
-        // database with their own migrations, numbered apart from ours.
-        migrator.set_ignore_missing(true);
-        migrator.run(&pool).await?;
+        migrate_beside(
+            &pool,
+            sqlx::migrate!("migrations/sqlite"),
+            sqlx::migrate!("migrations/postgres"),
+        )
+        .await?;
         Ok(Registry { pool })
     }
 
@@ -650,6 +647,21 @@ fn in_order<T>(
             rows.get(&id.0).ok_or_else(|| LibraryError::NotFound(id.to_string())).and_then(&read)
         })
         .collect()
+}
+
+/// Applies one crate's migrations to the platform database, picking the
+/// SQLite or PostgreSQL set by the pool's URL. Several crates (library,
+/// accounts, requests, jobs) keep tables in the one database, each with
+/// migrations numbered apart, so each run leaves the others' alone.
+pub async fn migrate_beside(
+    pool: &AnyPool,
+    sqlite: sqlx::migrate::Migrator,
+    postgres: sqlx::migrate::Migrator,
+) -> Result<(), sqlx::migrate::MigrateError> {
+    let is_sqlite = pool.connect_options().database_url.scheme().starts_with("sqlite");
+    let mut migrator = if is_sqlite { sqlite } else { postgres };
+    migrator.set_ignore_missing(true);
+    migrator.run(pool).await
 }
 
 /// The base and delta files of the index of `kind` in `dir`.

@@ -175,14 +175,12 @@ impl Requests {
     /// Uses the platform database, applying the requests migrations.
     pub async fn attach(registry: Registry, accounts: Accounts) -> Result<Requests, RequestError> {
         let pool = registry.pool().clone();
-        let sqlite = pool.connect_options().database_url.scheme().starts_with("sqlite");
-        let mut migrator = if sqlite {
-            sqlx::migrate!("migrations/sqlite")
-        } else {
-            sqlx::migrate!("migrations/postgres")
-        };
-        migrator.set_ignore_missing(true);
-        migrator.run(&pool).await?;
+        library::migrate_beside(
+            &pool,
+            sqlx::migrate!("migrations/sqlite"),
+            sqlx::migrate!("migrations/postgres"),
+        )
+        .await?;
         Ok(Requests { pool, accounts, registry })
     }
 
