@@ -1,8 +1,6 @@
 //! `soyaku search …`: similarity (one query or a whole file of them),
 //! substructure (hits printed as they are found) and the all-pairs matrix.
 
-use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
@@ -10,7 +8,7 @@ use clap::{Subcommand, ValueEnum};
 use fpindex::{Hit, Metric};
 use library::catalog::{query_fingerprint, Wanted};
 use library::substructure::{self, QueryLanguage, SearchLimits};
-use library::{Catalog, CompoundId, FingerprintKind, Registry, ScoredCompound};
+use library::{Catalog, CompoundId, FingerprintKind, ScoredCompound};
 use serde_json::{json, Value};
 
 use crate::output::{print_rows, OutputFormat, RowStream};
@@ -177,7 +175,10 @@ pub(crate) async fn run(ctx: &Context, command: SearchCommand) -> Result<()> {
             let started = std::time::Instant::now();
             let pairs = index.with_one(|one| one.similarity_matrix(threshold));
             let elapsed = started.elapsed();
-            write_matrix(catalog.registry(), &pairs, &out, out_format).await?;
+            catalog
+                .write_matrix(&pairs, &out, matches!(out_format, MatrixFormat::Json))
+                .await
+                .with_context(|| format!("writing {}", out.display()))?;
             eprintln!(
                 "{} pairs at Tanimoto >= {threshold} among {} compounds in {:.1} s; written to {}",
                 pairs.len(),
@@ -251,41 +252,5 @@ async fn similar_file(
         index.len(),
         elapsed.as_secs_f64()
     );
-    Ok(())
-}
-
-async fn write_matrix(
-    registry: &Registry,
-    pairs: &[fpindex::Pair],
-    out: &Path,
-    format: MatrixFormat,
-) -> Result<()> {
-    let mut ids: Vec<CompoundId> =
-        pairs.iter().flat_map(|p| [p.a, p.b]).map(|id| CompoundId(id as i64)).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let smiles: HashMap<i64, String> =
-        ids.iter().map(|id| id.0).zip(registry.smiles_of(&ids).await?).collect();
-    let file = fs_err::File::create(out)?;
-    let mut w = std::io::BufWriter::new(file);
-    if let MatrixFormat::Csv = format {
-        writeln!(w, "a,a_smiles,b,b_smiles,similarity")?;
-    }
-    for p in pairs {
-        let (a, b) = (CompoundId(p.a as i64), CompoundId(p.b as i64));
-        let (sa, sb) = (&smiles[&a.0], &smiles[&b.0]);
-        match format {
-            // Canonical SMILES contain no commas or quotes, so fields need
-            // no quoting.
-            MatrixFormat::Csv => writeln!(w, "{a},{sa},{b},{sb},{:.6}", p.score)?,
-            MatrixFormat::Json => writeln!(
-                w,
-                "{}",
-                json!({"a": a.to_string(), "a_smiles": sa, "b": b.to_string(), "b_smiles": sb,
-                       "similarity": p.score})
-            )?,
-        }
-    }
-    w.flush().with_context(|| format!("writing {}", out.display()))?;
     Ok(())
 }

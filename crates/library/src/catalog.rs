@@ -199,6 +199,42 @@ impl Catalog {
             .collect())
     }
 
+    /// Writes an all-pairs matrix with ids and SMILES: CSV
+    /// (`a,a_smiles,b,b_smiles,similarity`, with a header) or JSON Lines.
+    pub async fn write_matrix(
+        &self,
+        pairs: &[fpindex::Pair],
+        out: &Path,
+        json_lines: bool,
+    ) -> Result<(), LibraryError> {
+        use std::io::Write as _;
+        let mut ids: Vec<CompoundId> =
+            pairs.iter().flat_map(|p| [p.a, p.b]).map(|id| CompoundId(id as i64)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let smiles: std::collections::HashMap<i64, String> =
+            ids.iter().map(|id| id.0).zip(self.registry.smiles_of(&ids).await?).collect();
+        let mut w = std::io::BufWriter::new(fs_err::File::create(out)?);
+        if !json_lines {
+            writeln!(w, "a,a_smiles,b,b_smiles,similarity")?;
+        }
+        for p in pairs {
+            let (a, b) = (CompoundId(p.a as i64), CompoundId(p.b as i64));
+            let (sa, sb) = (&smiles[&a.0], &smiles[&b.0]);
+            if json_lines {
+                let row = serde_json::json!({"a": a, "a_smiles": sa, "b": b, "b_smiles": sb,
+                                             "similarity": p.score});
+                writeln!(w, "{row}")?;
+            } else {
+                // Canonical SMILES contain no commas or quotes, so fields
+                // need no quoting.
+                writeln!(w, "{a},{sa},{b},{sb},{:.6}", p.score)?;
+            }
+        }
+        w.flush()?;
+        Ok(())
+    }
+
     /// Ids with their SMILES, in the same order.
     pub async fn rows(
         &self,

@@ -179,11 +179,17 @@ pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
             Doc::signed_in(Method::POST, "/api/v1/library/reindex", "Rebuild the search indexes and structure store from the registry, as a job (support staff, admin); 202 with the job"),
             work::reindex,
         )
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/library/matrix", "Every pair of library compounds with Tanimoto >= threshold (0.3–1), as a job whose output is a CSV; 202 with the job")
+                .body("{\"threshold\": number}"),
+            work::matrix,
+        )
         .add(Doc::signed_in(Method::GET, "/api/v1/jobs", "Jobs the caller may see, newest first"), work::list)
         .add(Doc::signed_in(Method::GET, "/api/v1/jobs/{id}", "A job with its progress, result and log").params(JOB_PARAMS), work::get)
         .add(Doc::signed_in(Method::POST, "/api/v1/jobs/{id}/cancel", "Stop a queued or running job").params(JOB_PARAMS), work::cancel)
         .add(Doc::signed_in(Method::POST, "/api/v1/jobs/{id}/retry", "Run a failed or cancelled job again (an import resumes)").params(JOB_PARAMS), work::retry)
-        .add(Doc::signed_in(Method::GET, "/api/v1/jobs/{id}/report", "An import job's bad records (CSV: record, line, id, reason, input)").params(JOB_PARAMS), work::report);
+        .add(Doc::signed_in(Method::GET, "/api/v1/jobs/{id}/report", "An import job's bad records (CSV: record, line, id, reason, input)").params(JOB_PARAMS), work::report)
+        .add(Doc::signed_in(Method::GET, "/api/v1/jobs/{id}/output", "The file a job produced (a matrix run's CSV)").params(JOB_PARAMS), work::output);
     (r.router, r.docs)
 }
 

@@ -49,7 +49,7 @@ fn parse_format(text: Option<&str>) -> Result<Option<Format>, String> {
 
 /// The runner with every kind of job this server knows.
 pub fn runner(state: Arc<AppState>, slots: usize) -> Runner {
-    let for_reindex = state.clone();
+    let (for_reindex, for_matrix) = (state.clone(), state.clone());
     Runner::new(state.jobs.clone(), slots)
         .handle("import", move |ctx| {
             let state = state.clone();
@@ -59,6 +59,90 @@ pub fn runner(state: Arc<AppState>, slots: usize) -> Runner {
             let state = for_reindex.clone();
             async move { reindex_job(&state, ctx).await }
         })
+        .handle("matrix", move |ctx| {
+            let state = for_matrix.clone();
+            async move { matrix_job(&state, ctx).await }
+        })
+}
+
+/// The all-pairs similarity matrix at a threshold, written as CSV for
+/// download. The tiled scan itself cannot be interrupted; a cancel takes
+/// effect when it ends (seconds on the demo library, minutes at millions).
+async fn matrix_job(state: &AppState, ctx: JobContext) -> Result<Value, String> {
+    let threshold = ctx.job.params["threshold"].as_f64().ok_or("the job has no threshold")?;
+    ctx.report(0.05, "opening the index");
+    let index =
+        state.catalog.index(library::FingerprintKind::Morgan).await.map_err(|e| e.to_string())?;
+    ctx.report(0.1, format!("comparing every pair of {} compounds", index.len()));
+    let started = std::time::Instant::now();
+    let pairs =
+        tokio::task::spawn_blocking(move || index.with_one(|one| one.similarity_matrix(threshold)))
+            .await
+            .map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    if ctx.is_cancelled() {
+        return Err("cancelled".into());
+    }
+    ctx.log(format!("{} pairs at Tanimoto >= {threshold} in {seconds:.1} s", pairs.len())).await;
+    ctx.report(0.9, "writing the file");
+    let name = format!("job-{}-matrix.csv", ctx.job.id);
+    let dir = state.data_dir.join("exports");
+    tokio::fs::create_dir_all(&dir).await.map_err(|e| e.to_string())?;
+    state.catalog.write_matrix(&pairs, &dir.join(&name), false).await.map_err(|e| e.to_string())?;
+    Ok(json!({"threshold": threshold, "pairs": pairs.len(), "seconds": seconds, "output": name}))
+}
+
+#[derive(Deserialize)]
+pub struct MatrixRequest {
+    threshold: f64,
+}
+
+/// `POST /api/v1/library/matrix`: the all-pairs matrix as a job.
+pub async fn matrix(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    crate::error::JsonBody(m): crate::error::JsonBody<MatrixRequest>,
+) -> ApiResult {
+    let job = start_matrix(&state, &caller, m.threshold).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"job": job}))).into_response())
+}
+
+/// Queues an all-pairs matrix run. Low thresholds are refused: the output
+/// grows with the square of the library.
+pub async fn start_matrix(
+    state: &AppState,
+    caller: &Caller,
+    threshold: f64,
+) -> Result<jobs::Job, ApiError> {
+    caller.actor.require(Permission::SearchCompounds)?;
+    if !(0.3..=1.0).contains(&threshold) {
+        return Err(ApiError::bad_request("the matrix threshold must be between 0.3 and 1"));
+    }
+    Ok(state.jobs.enqueue(&caller.actor, "matrix", json!({"threshold": threshold})).await?)
+}
+
+/// `GET /api/v1/jobs/{id}/output`: the file a job produced.
+pub async fn output(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    let job = state.jobs.get(&caller.actor, id).await?;
+    let name = job.result.as_ref().and_then(|r| r["output"].as_str()).map(safe_name);
+    let Some(name) = name else {
+        return Err(ApiError::not_found(format!("job {id} has produced no file")));
+    };
+    let bytes = tokio::fs::read(state.data_dir.join("exports").join(&name))
+        .await
+        .map_err(|_| ApiError::not_found(format!("job {id}'s file is gone; run the job again")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// Rebuilds every search file from the registry.

@@ -586,3 +586,44 @@ async fn search_files_are_rebuilt_as_a_job() {
         .json();
     assert!(!hits["hits"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn the_all_pairs_matrix_runs_as_a_job_with_a_download() {
+    let s = site().await;
+    let rita = s.sign_in("rita").await;
+    assert_error(
+        &s.call(Method::POST, "/api/v1/library/matrix", &rita, Some(json!({"threshold": 0.1})))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    );
+    let started = s
+        .call(Method::POST, "/api/v1/library/matrix", &rita, Some(json!({"threshold": 0.6})))
+        .await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text());
+    let id = started.json()["job"]["id"].as_i64().unwrap();
+    let job = loop {
+        let j = s.call(Method::GET, &format!("/api/v1/jobs/{id}"), &rita, None).await.json();
+        if j["job"]["finished_at"].is_i64() {
+            break j;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(job["job"]["status"], "succeeded", "{job}");
+    let csv = s.call(Method::GET, &format!("/api/v1/jobs/{id}/output"), &rita, None).await.text();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows[0], "a,a_smiles,b,b_smiles,similarity");
+    assert_eq!(rows.len() as u64 - 1, job["job"]["result"]["pairs"].as_u64().unwrap());
+    assert!(rows.len() > 1, "the slice has similar pairs at 0.6: {csv}");
+    // Every listed pair really scores at the threshold or above, by RDKit's fingerprints.
+    for row in &rows[1..] {
+        let f: Vec<&str> = row.split(',').collect();
+        let fp =
+            |smiles: &str| chem::Molecule::from_smiles(smiles).unwrap().morgan(Default::default());
+        let (a, b) = (fp(f[1]), fp(f[3]));
+        let common =
+            a.words().iter().zip(b.words()).map(|(x, y)| (x & y).count_ones()).sum::<u32>();
+        let tanimoto = f64::from(common) / f64::from(a.popcount() + b.popcount() - common);
+        assert!(tanimoto >= 0.6 && (tanimoto - f[4].parse::<f64>().unwrap()).abs() < 1e-5, "{row}");
+    }
+}

@@ -25,6 +25,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/jobs/{id}", get(job_page))
         .route("/jobs/{id}/{action}", post(act))
         .route("/jobs/reindex", post(reindex))
+        .route("/jobs/matrix", post(matrix))
 }
 
 async fn import_page(MaybeCaller(caller): MaybeCaller, headers: HeaderMap) -> Response {
@@ -91,9 +92,15 @@ async fn list_page(
     let csrf = caller.csrf.clone().unwrap_or_default();
     let body = html! {
         h1 { (t.nav_jobs) }
-        @if caller.actor.can(accounts::Permission::ImportCompounds) {
-            form.inline method="post" action={ "/jobs/reindex?csrf=" (csrf) } {
-                button #start-reindex type="submit" { (t.rebuild_indexes) }
+        div.actions {
+            form.inline #matrix-form method="post" action={ "/jobs/matrix?csrf=" (csrf) } {
+                label { (t.matrix_threshold) input #matrix-threshold type="number" name="threshold" min="0.3" max="1" step="0.05" value="0.7"; }
+                button #start-matrix type="submit" { (t.start_matrix) }
+            }
+            @if caller.actor.can(accounts::Permission::ImportCompounds) {
+                form.inline method="post" action={ "/jobs/reindex?csrf=" (csrf) } {
+                    button #start-reindex type="submit" { (t.rebuild_indexes) }
+                }
             }
         }
         @if list.is_empty() { p #no-jobs { (t.no_jobs) } } @else {
@@ -126,6 +133,9 @@ fn job_body(lang: Lang, caller: &Caller, job: &jobs::Job, log: &[jobs::LogLine])
                 table.kv #job-result { @for (k, v) in result.as_object().into_iter().flatten() {
                     tr { th { (k) } td { (super::shown(v)) } }
                 } }
+                @if result["output"].is_string() {
+                    p { a #job-output href={ "/api/v1/jobs/" (job.id) "/output" } { (t.download) } }
+                }
                 @if result["error_report"].as_bool() == Some(true) {
                     p { a #error-report href={ "/api/v1/jobs/" (job.id) "/report" } { (t.error_report) } }
                 }
@@ -198,6 +208,23 @@ async fn reindex(
     headers: HeaderMap,
 ) -> Response {
     match crate::work::start_reindex(&state, &caller).await {
+        Ok(job) => Redirect::to(&format!("/jobs/{}", job.id)).into_response(),
+        Err(e) => error_page(lang_of(&headers), Some(&caller), &e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct MatrixForm {
+    threshold: f64,
+}
+
+async fn matrix(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<MatrixForm>,
+) -> Response {
+    match crate::work::start_matrix(&state, &caller, f.threshold).await {
         Ok(job) => Redirect::to(&format!("/jobs/{}", job.id)).into_response(),
         Err(e) => error_page(lang_of(&headers), Some(&caller), &e),
     }
