@@ -68,6 +68,7 @@ test("similarity search: typed query, depictions, sorting, paging, compound page
   await Promise.all([page.waitForURL(/query=/), page.click("#search")]);
   assert.equal(Number(await page.textContent("#hit-count")), 60);
   assert.equal(await depictionsLoaded(page), 25, "first page shows 25 hits");
+  assert.equal(await page.locator("#hits td.pains").count(), 25, "PAINS flags for the shown page");
   const scores = await page.$$eval("#hits td.score", (tds) => tds.map((t) => Number(t.textContent)));
   assert.deepEqual(scores, [...scores].sort((a, b) => b - a), "best score first");
   await shot(page, "similarity-results");

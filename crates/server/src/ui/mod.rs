@@ -231,7 +231,7 @@ async fn search_page(
     let here = uri.path_and_query().map_or("/search", |p| p.as_str()).to_owned();
     let Some(caller) = caller else { return sign_in_first(&here) };
     let t = lang.texts();
-    let outcome = if params.query.trim().is_empty() {
+    let mut outcome = if params.query.trim().is_empty() {
         None
     } else {
         match hits::run(&state, &caller, &params).await {
@@ -239,13 +239,27 @@ async fn search_page(
             Err(e) => return error_page(lang, Some(&caller), &e),
         }
     };
+    let sort = grid.sort.clone().unwrap_or_else(|| "score".into());
+    if let Some(o) = outcome.as_mut() {
+        sort_hits(&mut o.hits, &sort);
+    }
+    let view = match &outcome {
+        Some(o) => {
+            let pages = o.hits.len().div_ceil(PAGE_SIZE).max(1);
+            let page = grid.page.unwrap_or(1).clamp(1, pages);
+            let start = ((page - 1) * PAGE_SIZE).min(o.hits.len());
+            let shown = &o.hits[start..(start + PAGE_SIZE).min(o.hits.len())];
+            Some(GridPage { sort, page, pages, shown, flags: alert_flags(shown).await })
+        }
+        None => None,
+    };
     let not_ready = hits::require_ready(&state).err();
     let body = html! {
         h1 { (t.search_title) }
         @if let Some(e) = &not_ready { p.notice #starting { (t.starting) ": " (e.message) } }
         (search_form(t, &params))
-        @if let Some(o) = &outcome {
-            (results(t, &params, &grid, o, caller.actor.can(accounts::Permission::RequestCompounds)))
+        @if let (Some(o), Some(view)) = (&outcome, &view) {
+            (results(t, &params, o, view, caller.actor.can(accounts::Permission::RequestCompounds)))
         }
     };
     layout(lang, Some(&caller), &here, t.search_title, body).into_response()
@@ -287,21 +301,14 @@ fn sort_key(h: &HitRow, key: &str) -> f64 {
     }
 }
 
-fn results(
-    t: &Texts,
-    params: &SearchParams,
-    grid: &GridParams,
-    o: &hits::Outcome,
-    can_request: bool,
-) -> Markup {
-    let query = serde_urlencoded_params(params);
-    let sort = grid.sort.clone().unwrap_or_else(|| "score".into());
-    let mut rows: Vec<&HitRow> = o.hits.iter().collect();
+/// Hits sorted as the grid asks (`sort` is a column, `-column` for
+/// descending; best score first by default).
+fn sort_hits(hits: &mut [HitRow], sort: &str) {
     let (key, descending) = match sort.strip_prefix('-') {
         Some(k) => (k, true),
-        None => (sort.as_str(), false),
+        None => (sort, false),
     };
-    rows.sort_by(|a, b| {
+    hits.sort_by(|a, b| {
         let order = sort_key(a, key).total_cmp(&sort_key(b, key));
         if descending {
             order.reverse()
@@ -309,9 +316,48 @@ fn results(
             order
         }
     });
-    let pages = rows.len().div_ceil(PAGE_SIZE).max(1);
-    let page = grid.page.unwrap_or(1).clamp(1, pages);
-    let shown = rows.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE);
+}
+
+/// PAINS-free and Brenk-free for each shown hit. Alerts are not stored
+/// (matching them costs more than registering), so they are matched here,
+/// for one page at a time.
+async fn alert_flags(shown: &[HitRow]) -> Vec<(bool, bool)> {
+    let smiles: Vec<String> = shown.iter().map(|h| h.smiles.clone()).collect();
+    tokio::task::spawn_blocking(move || {
+        smiles
+            .iter()
+            .map(|s| {
+                let alerts = chem::Molecule::from_smiles(s).map(|m| m.alerts()).unwrap_or_default();
+                (
+                    !alerts.iter().any(|a| a.catalog == "PAINS"),
+                    !alerts.iter().any(|a| a.catalog == "Brenk"),
+                )
+            })
+            .collect()
+    })
+    .await
+    .expect("alert task")
+}
+
+/// One page of a sorted hit list.
+struct GridPage<'a> {
+    sort: String,
+    page: usize,
+    pages: usize,
+    shown: &'a [HitRow],
+    flags: Vec<(bool, bool)>,
+}
+
+fn results(
+    t: &Texts,
+    params: &SearchParams,
+    o: &hits::Outcome,
+    view: &GridPage<'_>,
+    can_request: bool,
+) -> Markup {
+    let query = serde_urlencoded_params(params);
+    let (sort, page, pages) = (view.sort.as_str(), view.page, view.pages);
+    let shown = view.shown.iter().zip(&view.flags);
     let link = |sort: &str, page: usize| format!("/search?{query}&sort={sort}&page={page}");
     let head = |name: &str, label: &str| {
         let next = if sort == name { format!("-{name}") } else { name.to_owned() };
@@ -345,9 +391,11 @@ fn results(
                         (head("hba", "HBA"))
                         th { "Lipinski" }
                         th { "Veber" }
+                        th { "PAINS" }
+                        th { "Brenk" }
                     } }
                     tbody {
-                        @for h in shown {
+                        @for (h, (pains_free, brenk_free)) in shown {
                             tr.hit {
                                 @if can_request { td { input.pick type="checkbox" name="ids" value=(h.id); } }
                                 td { img.depiction loading="lazy" width="180" height="135" alt=(h.smiles) src={ "/api/v1/compounds/" (h.id) "/depiction.svg?size=180" }; }
@@ -360,15 +408,17 @@ fn results(
                                 td.num { (h.hba) }
                                 td { (flag(t, h.lipinski)) }
                                 td { (flag(t, h.veber)) }
+                                td.pains { (flag(t, *pains_free)) }
+                                td.brenk { (flag(t, *brenk_free)) }
                             }
                         }
                     }
                 }
                 }
                 nav.pages {
-                    @if page > 1 { a #prev-page href=(link(&sort, page - 1)) { (t.previous) } }
+                    @if page > 1 { a #prev-page href=(link(sort, page - 1)) { (t.previous) } }
                     span #page { (t.page) " " (page) " / " (pages) }
-                    @if page < pages { a #next-page href=(link(&sort, page + 1)) { (t.next) } }
+                    @if page < pages { a #next-page href=(link(sort, page + 1)) { (t.next) } }
                 }
             }
         }
