@@ -26,8 +26,8 @@ fn new_user(name: &str, role: Role) -> NewUser {
     }
 }
 
-async fn sign_in_session_and_sign_out(b: Backend) {
-    let (_registry, accounts) = fresh(&b).await;
+async fn sign_in_session_and_sign_out(b: &Backend) {
+    let (_registry, accounts) = fresh(b).await;
     let user = accounts.create_user(None, new_user("alice", Role::Researcher)).await.unwrap();
     assert_eq!(user.display_name, "alice");
     assert!(matches!(
@@ -48,8 +48,8 @@ async fn sign_in_session_and_sign_out(b: Backend) {
     assert!(matches!(accounts.session(&session.token).await, Err(AccountError::Unauthenticated)));
 }
 
-async fn rules_for_new_accounts(b: Backend) {
-    let (_registry, accounts) = fresh(&b).await;
+async fn rules_for_new_accounts(b: &Backend) {
+    let (_registry, accounts) = fresh(b).await;
     let short = NewUser { password: "short".into(), ..new_user("bob", Role::Researcher) };
     assert!(matches!(accounts.create_user(None, short).await, Err(AccountError::Invalid(_))));
     let bad_name = new_user("Bob Smith", Role::Researcher);
@@ -67,8 +67,8 @@ async fn rules_for_new_accounts(b: Backend) {
     ));
 }
 
-async fn api_tokens_act_for_their_user(b: Backend) {
-    let (_registry, accounts) = fresh(&b).await;
+async fn api_tokens_act_for_their_user(b: &Backend) {
+    let (_registry, accounts) = fresh(b).await;
     accounts.create_user(None, new_user("carol", Role::SupportStaff)).await.unwrap();
     let (carol, _) = accounts.sign_in("carol", "carol-long-password").await.unwrap();
     let secret = accounts.create_token(&carol, "plate robot").await.unwrap();
@@ -77,8 +77,8 @@ async fn api_tokens_act_for_their_user(b: Backend) {
     assert!(accounts.token("sy_not-a-token").await.is_err());
 }
 
-async fn audit_log_is_append_only_and_for_admins(b: Backend) {
-    let (registry, accounts) = fresh(&b).await;
+async fn audit_log_is_append_only_and_for_admins(b: &Backend) {
+    let (registry, accounts) = fresh(b).await;
     accounts.create_user(None, new_user("root-admin", Role::Admin)).await.unwrap();
     accounts.create_user(None, new_user("dave", Role::Researcher)).await.unwrap();
     let (admin, _) = accounts.sign_in("root-admin", "root-admin-long-password").await.unwrap();

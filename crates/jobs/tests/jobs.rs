@@ -19,7 +19,6 @@ testdb::on_both_backends!(
 );
 
 struct Bench {
-    _backend: Backend,
     pool: sqlx::AnyPool,
     jobs: Jobs,
     sam: Actor,
@@ -27,7 +26,7 @@ struct Bench {
     rob: Actor,
 }
 
-async fn bench(b: Backend) -> Bench {
+async fn bench(b: &Backend) -> Bench {
     let registry = library::Registry::open(&b.fresh_url().await).await.unwrap();
     let accounts = Accounts::attach(registry.pool().clone()).await.unwrap();
     let mut actors = Vec::new();
@@ -51,7 +50,7 @@ async fn bench(b: Backend) -> Bench {
     }
     let jobs = Jobs::attach(registry.pool().clone(), accounts).await.unwrap();
     let [sam, rita, rob] = actors.try_into().unwrap();
-    Bench { pool: registry.pool().clone(), _backend: b, jobs, sam, rita, rob }
+    Bench { pool: registry.pool().clone(), jobs, sam, rita, rob }
 }
 
 /// Starts `runner`; the returned sender stops it.
@@ -72,7 +71,7 @@ async fn until(jobs: &Jobs, who: &Actor, id: i64, done: impl Fn(&Job) -> bool) -
     panic!("job {id} did not get there: {:?}", jobs.get(who, id).await.unwrap());
 }
 
-async fn jobs_run_with_progress_and_logs_within_the_limit(backend: Backend) {
+async fn jobs_run_with_progress_and_logs_within_the_limit(backend: &Backend) {
     let b = bench(backend).await;
     let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let (n, m) = (now.clone(), most.clone());
@@ -112,7 +111,7 @@ async fn jobs_run_with_progress_and_logs_within_the_limit(backend: Backend) {
     stop.send_replace(true);
 }
 
-async fn cancel_stops_queued_and_running_jobs_and_retry_resumes(backend: Backend) {
+async fn cancel_stops_queued_and_running_jobs_and_retry_resumes(backend: &Backend) {
     let b = bench(backend).await;
     let runner = Runner::new(b.jobs.clone(), 1)
         .handle("forever", |ctx| async move {
@@ -151,7 +150,7 @@ async fn cancel_stops_queued_and_running_jobs_and_retry_resumes(backend: Backend
     stop.send_replace(true);
 }
 
-async fn jobs_left_running_by_a_stopped_process_run_again(backend: Backend) {
+async fn jobs_left_running_by_a_stopped_process_run_again(backend: &Backend) {
     let b = bench(backend).await;
     let job = b.jobs.enqueue(&b.sam, "echo", json!({"say": "hello"})).await.unwrap();
     // As if a server had claimed it and then died.
@@ -173,7 +172,7 @@ async fn jobs_left_running_by_a_stopped_process_run_again(backend: Backend) {
     stop.send_replace(true);
 }
 
-async fn people_see_their_own_jobs_and_staff_see_all(backend: Backend) {
+async fn people_see_their_own_jobs_and_staff_see_all(backend: &Backend) {
     let b = bench(backend).await;
     let mine = b.jobs.enqueue(&b.rita, "x", json!({})).await.unwrap();
     b.jobs.enqueue(&b.rob, "x", json!({})).await.unwrap();

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use library::import::{import_errors, import_file, ImportOptions, ImportSummary, Progress};
 use library::{CompoundId, Registry};
-use support::{demo_slice, Ctx};
+use support::{demo_slice, Ctx, Registries as _};
+use testdb::on_both_backends;
 
 on_both_backends!(
     importing_twice_registers_once,

@@ -13,7 +13,8 @@ use std::sync::atomic::AtomicBool;
 use fpindex::{Metric, Segments};
 use library::import::{import_file, ImportOptions};
 use library::{CompoundId, FingerprintKind, Registry};
-use support::{demo_slice, Ctx};
+use support::{demo_slice, Ctx, Registries as _};
+use testdb::on_both_backends;
 
 on_both_backends!(index_follows_appends_and_rebuilds);
 

@@ -12,7 +12,8 @@ use fpindex::Segments;
 use library::import::{import_file, ImportOptions};
 use library::substructure::{search, QueryLanguage, SearchLimits};
 use library::{CompoundId, FingerprintKind, Registry, Structures};
-use support::{demo_slice, Ctx};
+use support::{demo_slice, Ctx, Registries as _};
+use testdb::on_both_backends;
 
 on_both_backends!(screen_and_verify_equal_matching_everything, limit_budget_and_bad_queries);
 

@@ -15,7 +15,6 @@ testdb::on_both_backends!(
 );
 
 struct Desk {
-    _backend: Backend,
     requests: Requests,
     rita: Actor,
     rob: Actor,
@@ -23,7 +22,7 @@ struct Desk {
     ada: Actor,
 }
 
-async fn desk(b: Backend) -> Desk {
+async fn desk(b: &Backend) -> Desk {
     let registry = library::Registry::open(&b.fresh_url().await).await.unwrap();
     let file = b.dir().join("five.smi");
     std::fs::write(
@@ -65,7 +64,7 @@ async fn desk(b: Backend) -> Desk {
     }
     let requests = Requests::attach(registry, accounts).await.unwrap();
     let [rita, rob, sam, ada] = actors.try_into().unwrap();
-    Desk { _backend: b, requests, rita, rob, sam, ada }
+    Desk { requests, rita, rob, sam, ada }
 }
 
 fn ask(ids: &[i64]) -> NewRequest {
@@ -88,7 +87,7 @@ fn shipment(ids: &[i64]) -> Vec<Container> {
         .collect()
 }
 
-async fn submitted_approved_shipped_and_counted(b: Backend) {
+async fn submitted_approved_shipped_and_counted(b: &Backend) {
     let d = desk(b).await;
     let r = d.requests.submit(&d.rita, ask(&[2, 4])).await.unwrap();
     assert_eq!(r.status, Status::Submitted);
@@ -116,7 +115,7 @@ async fn submitted_approved_shipped_and_counted(b: Backend) {
     ));
 }
 
-async fn only_the_right_roles_move_a_request(b: Backend) {
+async fn only_the_right_roles_move_a_request(b: &Backend) {
     let d = desk(b).await;
     // Staff and admins do not request; researchers do not review.
     assert!(matches!(d.requests.submit(&d.sam, ask(&[1])).await, Err(RequestError::Account(_))));
@@ -141,7 +140,7 @@ async fn only_the_right_roles_move_a_request(b: Backend) {
     assert_eq!(d.requests.cancel(&d.rita, second.id).await.unwrap().status, Status::Cancelled);
 }
 
-async fn bad_requests_and_shipments_are_refused_with_reasons(b: Backend) {
+async fn bad_requests_and_shipments_are_refused_with_reasons(b: &Backend) {
     let d = desk(b).await;
     for (bad, words) in [
         (ask(&[]), "1 to"),

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
-/// Generates, for each scenario `async fn name(Backend)`, a module `name`
+/// Generates, for each scenario `async fn name(&Backend)`, a module `name`
 /// with the tests `sqlite` and `postgres`.
 #[macro_export]
 macro_rules! on_both_backends {
@@ -18,11 +18,11 @@ macro_rules! on_both_backends {
         mod $name {
             #[tokio::test]
             async fn sqlite() {
-                super::$name($crate::Backend::sqlite()).await;
+                super::$name(&$crate::Backend::sqlite()).await;
             }
             #[tokio::test]
             async fn postgres() {
-                super::$name($crate::Backend::postgres()).await;
+                super::$name(&$crate::Backend::postgres()).await;
             }
         }
     )*};

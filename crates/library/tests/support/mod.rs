@@ -5,24 +5,6 @@ use std::path::Path;
 
 use library::Registry;
 
-/// Generates, for each scenario `async fn name(&Ctx)`, a module `name` with
-/// the tests `sqlite` and `postgres`.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(&super::support::Ctx::sqlite()).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                super::$name(&super::support::Ctx::postgres()).await;
-            }
-        }
-    )*};
-}
-
 /// The first `n` lines of the bundled demo library, as a SMILES file's text.
 pub fn demo_slice(n: usize) -> String {
     use std::io::Read;
@@ -35,25 +17,17 @@ pub fn demo_slice(n: usize) -> String {
     text.lines().take(n).map(|l| format!("{l}\n")).collect()
 }
 
-/// A backend to make registries on.
-pub struct Ctx(testdb::Backend);
+/// The backend each scenario runs on.
+pub use testdb::Backend as Ctx;
 
-impl Ctx {
-    pub fn sqlite() -> Ctx {
-        Ctx(testdb::Backend::sqlite())
-    }
-
-    pub fn postgres() -> Ctx {
-        Ctx(testdb::Backend::postgres())
-    }
-
-    /// Where the scenario may write its input files.
-    pub fn dir(&self) -> &Path {
-        self.0.dir()
-    }
-
+/// Registries on a test backend.
+pub(crate) trait Registries {
     /// A new, empty registry.
-    pub async fn registry(&self) -> Registry {
-        Registry::open(&self.0.fresh_url().await).await.unwrap()
+    async fn registry(&self) -> Registry;
+}
+
+impl Registries for Ctx {
+    async fn registry(&self) -> Registry {
+        Registry::open(&self.fresh_url().await).await.unwrap()
     }
 }
