@@ -159,6 +159,25 @@ test("signing out ends the session", async () => {
   await context.close();
 });
 
+test("a diversity pick fills the grid in MaxMin order and can be requested", async () => {
+  const { context, page } = await signedIn("rob");
+  await page.check("#mode-pick");
+  await page.fill("#query", "");
+  await page.fill("#top", "12");
+  await Promise.all([page.waitForURL(/mode=pick/), page.click("#search")]);
+  assert.equal(Number(await page.textContent("#hit-count")), 12);
+  const scores = await page.$$eval("#hits td.score", (tds) => tds.map((t) => Number(t.textContent)));
+  assert.equal(scores[0], 0, "the first pick has nothing before it");
+  // MaxMin: each pick is the one farthest from all before it, so the
+  // similarity to the nearest earlier pick never falls.
+  assert.deepEqual(scores, [...scores].sort((a, b) => a - b), scores.join(" "));
+  assert.ok(scores.every((s) => s < 1), "no pick repeats an earlier one");
+  await page.locator("#hits input.pick").nth(0).check();
+  await Promise.all([page.waitForURL(/\/requests\/new/), page.click("#request-selected")]);
+  assert.equal(Number(await page.textContent("#request-count")), 1);
+  await context.close();
+});
+
 test("request compounds from results; staff approve and ship; others cannot look", async () => {
   const rita = await signedIn("rita");
   await rita.page.fill("#query", "Cc1ccc(-c2cc(C(F)(F)F)nn2-c2ccc(S(N)(=O)=O)cc2)cc1");

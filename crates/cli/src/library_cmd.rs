@@ -159,19 +159,15 @@ pub(crate) async fn run_library(ctx: &Context, command: LibraryCommand) -> Resul
             Ok(())
         }
         LibraryCommand::Pick { n, seeds, format } => {
-            let seeds = seeds
-                .iter()
-                .map(|s| s.parse::<CompoundId>().map(|id| id.0 as u64))
-                .collect::<Result<Vec<_>, _>>()?;
-            let index = catalog.index(FingerprintKind::Morgan).await?;
+            let seeds =
+                seeds.iter().map(|s| s.parse::<CompoundId>()).collect::<Result<Vec<_>, _>>()?;
             let started = std::time::Instant::now();
-            let picks = index.with_one(|one| one.maxmin(n, &seeds)).map_err(|e| {
-                anyhow::anyhow!("--seed {} is not in the library", CompoundId(e.0 as i64))
-            })?;
+            let picks =
+                catalog.pick(n, &seeds).await.context("--seed must name library compounds")?;
             eprintln!(
                 "{} picked from {} compounds in {:.1} s",
                 picks.len(),
-                index.len(),
+                registry.counts().await?.parents,
                 started.elapsed().as_secs_f64()
             );
             let ids: Vec<u64> = picks.iter().map(|p| p.id).collect();

@@ -174,7 +174,9 @@ fn library_tools_nearest_neighbours_and_matrix() {
     ));
     assert_ne!(seeded[0]["id"], "SY-0000001");
     let unknown = soyaku(&data, &["library", "pick", "--n", "1", "--seed", "SY-0000099"]);
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("SY-0000099 is not in the library"));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("no compound SY-0000099 in the registry")
+    );
 
     let clusters = json_lines(&soyaku(
         &data,

@@ -199,6 +199,22 @@ impl Catalog {
             .collect())
     }
 
+    /// Picks up to `n` diverse compounds by MaxMin on Morgan fingerprints,
+    /// avoiding `seeds` (already chosen); each pick comes with its
+    /// similarity to the nearest earlier pick or seed.
+    pub async fn pick(
+        &self,
+        n: usize,
+        seeds: &[CompoundId],
+    ) -> Result<Vec<fpindex::Pick>, LibraryError> {
+        let index = self.index(FingerprintKind::Morgan).await?;
+        let seeds: Vec<u64> = seeds.iter().map(|s| s.0 as u64).collect();
+        tokio::task::spawn_blocking(move || index.with_one(|one| one.maxmin(n, &seeds)))
+            .await
+            .expect("pick task")
+            .map_err(|e| LibraryError::NotFound(CompoundId(e.0 as i64).to_string()))
+    }
+
     /// Writes an all-pairs matrix with ids and SMILES: CSV
     /// (`a,a_smiles,b,b_smiles,similarity`, with a header) or JSON Lines.
     pub async fn write_matrix(

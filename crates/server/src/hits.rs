@@ -20,7 +20,8 @@ const MAX_SUBSTRUCTURE_MS: u64 = 30_000;
 /// Which search, with its parameters (query string or JSON).
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 pub struct SearchParams {
-    /// `similar` (default) or `substructure`.
+    /// `similar` (default), `substructure`, or `pick` (MaxMin diversity
+    /// pick of `top` compounds; no query).
     #[serde(default)]
     pub mode: Mode,
     /// The query: SMILES for similarity; SMARTS or SMILES for substructure.
@@ -57,6 +58,8 @@ pub enum Mode {
     #[default]
     Similar,
     Substructure,
+    /// A MaxMin diversity pick of `top` compounds (no query).
+    Pick,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, Default, PartialEq, Eq)]
@@ -131,7 +134,7 @@ pub struct Outcome {
 
 impl SearchParams {
     fn check(&self) -> Result<(), ApiError> {
-        if self.query.trim().is_empty() {
+        if self.query.trim().is_empty() && self.mode != Mode::Pick {
             return Err(ApiError::bad_request("give a query structure in 'query'"));
         }
         if self.threshold.is_some_and(|t| !(0.0..=1.0).contains(&t)) {
@@ -214,6 +217,15 @@ pub async fn run(
             let cut = result.partial || result.verified < result.candidates;
             (hits, cut, Some(result.candidates))
         }
+        Mode::Pick => {
+            let picks = state.catalog.pick(params.top.unwrap_or(96), &[]).await?;
+            // The score of a pick is its similarity to the nearest earlier pick.
+            let as_hits: Vec<fpindex::Hit> = picks
+                .iter()
+                .map(|p| fpindex::Hit { id: p.id, score: p.nearest.unwrap_or(0.0) })
+                .collect();
+            (state.catalog.scored(&as_hits).await?, false, None)
+        }
     };
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     state
@@ -223,6 +235,7 @@ pub async fn run(
             match params.mode {
                 Mode::Similar => "search.similar",
                 Mode::Substructure => "search.substructure",
+                Mode::Pick => "search.pick",
             },
             "library",
             serde_json::json!({"params": params, "hits": found.len(), "partial": partial}),

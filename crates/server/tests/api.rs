@@ -321,6 +321,13 @@ async fn searches_find_hits_export_them_and_are_audited() {
         let m = chem::Molecule::from_smiles(h["smiles"].as_str().unwrap()).unwrap();
         assert!(m.has_substructure(&chem::Query::from_smarts("c1ccncc1").unwrap()));
     }
+    let picked = s.call(Method::GET, "/api/v1/search?mode=pick&top=6", &rita, None).await.json();
+    let picks = picked["hits"].as_array().unwrap();
+    assert_eq!(picks.len(), 6, "{picked}");
+    assert_eq!(picks[0]["score"], 0.0, "the first pick has no earlier pick");
+    let distinct: std::collections::HashSet<&str> =
+        picks.iter().map(|h| h["id"].as_str().unwrap()).collect();
+    assert_eq!(distinct.len(), 6);
     let csv = s.call(Method::GET, &q("&top=3&format=csv"), &rita, None).await;
     assert_eq!(csv.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
     let lines: Vec<String> = csv.text().lines().map(str::to_owned).collect();

@@ -231,7 +231,7 @@ async fn search_page(
     let here = uri.path_and_query().map_or("/search", |p| p.as_str()).to_owned();
     let Some(caller) = caller else { return sign_in_first(&here) };
     let t = lang.texts();
-    let mut outcome = if params.query.trim().is_empty() {
+    let mut outcome = if params.query.trim().is_empty() && params.mode != Mode::Pick {
         None
     } else {
         match hits::run(&state, &caller, &params).await {
@@ -239,7 +239,9 @@ async fn search_page(
             Err(e) => return error_page(lang, Some(&caller), &e),
         }
     };
-    let sort = grid.sort.clone().unwrap_or_else(|| "score".into());
+    // Picks keep their MaxMin order unless asked otherwise.
+    let default_sort = if params.mode == Mode::Pick { "rank" } else { "score" };
+    let sort = grid.sort.clone().unwrap_or_else(|| default_sort.into());
     if let Some(o) = outcome.as_mut() {
         sort_hits(&mut o.hits, &sort);
     }
@@ -266,12 +268,13 @@ async fn search_page(
 }
 
 fn search_form(t: &Texts, p: &SearchParams) -> Markup {
-    let similar = p.mode == Mode::Similar;
+    let (similar, pick) = (p.mode == Mode::Similar, p.mode == Mode::Pick);
     html! {
         form #search-form.search method="get" action="/search" {
             fieldset.mode {
                 label { input #mode-similar type="radio" name="mode" value="similar" checked[similar]; " " (t.similar) }
-                label { input #mode-substructure type="radio" name="mode" value="substructure" checked[!similar]; " " (t.substructure) }
+                label { input #mode-substructure type="radio" name="mode" value="substructure" checked[p.mode == Mode::Substructure]; " " (t.substructure) }
+                label { input #mode-pick type="radio" name="mode" value="pick" checked[pick]; " " (t.pick) }
             }
             div.editor {
                 button #draw type="button" { (t.draw) }
@@ -302,8 +305,11 @@ fn sort_key(h: &HitRow, key: &str) -> f64 {
 }
 
 /// Hits sorted as the grid asks (`sort` is a column, `-column` for
-/// descending; best score first by default).
+/// descending, `rank` for the order found).
 fn sort_hits(hits: &mut [HitRow], sort: &str) {
+    if sort == "rank" {
+        return;
+    }
     let (key, descending) = match sort.strip_prefix('-') {
         Some(k) => (k, true),
         None => (sort, false),
