@@ -1,0 +1,20 @@
+//! Screening statistics for high-throughput screens, in pure Rust: plate
+//! layouts and wells, plate QC, and the normalisations hits are called on.
+//!
+//! Validated against real data: `tests/kcviab.rs` recomputes the published
+//! per-well scores of the cellHTS2 KcViab screen (Boutros et al. 2004).
+//!
+//! Missing values (`None`: empty, flagged or failed wells) are skipped by
+//! every statistic, never read as zero.
+
+#![warn(missing_docs)]
+
+mod layout;
+mod normalize;
+mod qc;
+mod stats;
+
+pub use layout::{Format, Well, WellError};
+pub use normalize::{b_score, percent_inhibition, percent_of_control, robust_z_scores, z_scores};
+pub use qc::{Controls, PlateQc};
+pub use stats::{mad, mean, median, sd};
