@@ -120,12 +120,14 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
         }
         a.swap(col, pivot);
         b.swap(col, pivot);
-        for row in col + 1..n {
-            let k = a[row][col] / a[col][col];
-            for j in col..n {
-                a[row][j] -= k * a[col][j];
+        let (upper, lower) = a.split_at_mut(col + 1);
+        let pivot_row = &upper[col];
+        for (offset, row) in lower.iter_mut().enumerate() {
+            let k = row[col] / pivot_row[col];
+            for (x, p) in row[col..].iter_mut().zip(&pivot_row[col..]) {
+                *x -= k * p;
             }
-            b[row] -= k * b[col];
+            b[col + 1 + offset] -= k * b[col];
         }
     }
     let mut x = vec![0.0; n];
