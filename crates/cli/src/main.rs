@@ -6,6 +6,7 @@ mod chem_cmd;
 mod demo;
 mod library_cmd;
 mod output;
+mod screen_cmd;
 mod search_cmd;
 mod serve_cmd;
 
@@ -47,6 +48,9 @@ enum Command {
     /// Searches over the registry.
     #[command(subcommand)]
     Search(search_cmd::SearchCommand),
+    /// Screening analysis: dose-response fits.
+    #[command(subcommand)]
+    Screen(screen_cmd::ScreenCommand),
     /// Loads the bundled demo library (once) and runs example searches.
     Demo(demo::DemoArgs),
     /// The web portal and HTTP API (loads the demo library on first start).
@@ -89,6 +93,7 @@ fn main() -> Result<()> {
             Command::Library(c) => library_cmd::run_library(&ctx, c).await,
             Command::Search(c) => search_cmd::run(&ctx, c).await,
             Command::Chem(c) => chem_cmd::run(c),
+            Command::Screen(c) => screen_cmd::run(c),
             Command::Demo(args) => demo::run(&ctx, args).await,
             Command::Serve(args) => serve_cmd::serve(&ctx, args).await,
             Command::Admin(c) => serve_cmd::admin(&ctx, c).await,

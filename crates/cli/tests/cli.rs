@@ -236,3 +236,38 @@ fn library_tools_nearest_neighbours_and_matrix() {
     let reindex = soyaku(&data, &["library", "reindex"]);
     assert!(String::from_utf8_lossy(&reindex.stderr).contains("morgan-r2-2048.sfp: 6 entries"));
 }
+
+#[test]
+fn screen_fit_gives_one_object_per_compound_and_reports_bad_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    // A clean falling curve (IC50 1 µM, Hill 1, 100 -> 0), a flat compound,
+    // one with too few points, and a bad row.
+    let mut csv = String::from("compound,concentration,response\n");
+    for i in 0..10 {
+        let c = 1e-9 * 3f64.powi(i);
+        csv += &format!("inhibitor,{c:e},{}\n", 100.0 / (1.0 + c / 1e-6));
+        csv += &format!("flat,{c:e},{}\n", if i % 2 == 0 { 50.5 } else { 49.5 });
+    }
+    csv += "sparse,1e-6,10\nsparse,1e-5,20\nbroken,abc,1\n";
+    let file = dir.path().join("dr.csv");
+    std::fs::write(&file, csv).unwrap();
+    let out = soyaku(dir.path(), &["screen", "fit", file.to_str().unwrap(), "--format", "json"]);
+    let rows = json_lines(&out);
+    assert_eq!(rows.len(), 3);
+    let inhibitor = &rows[0];
+    assert_eq!(inhibitor["compound"], "inhibitor");
+    assert!((inhibitor["ic50"].as_f64().unwrap() / 1e-6 - 1.0).abs() < 1e-6, "{inhibitor}");
+    assert!((inhibitor["hill"].as_f64().unwrap() - 1.0).abs() < 1e-6);
+    assert!((inhibitor["top"].as_f64().unwrap() - 100.0).abs() < 1e-4);
+    assert!(inhibitor["bottom"].as_f64().unwrap().abs() < 1e-4);
+    for key in ["ic50_ci", "hill_ci", "top_ci", "bottom_ci"] {
+        assert!(
+            inhibitor[key]["low"].is_f64() && inhibitor[key]["high"].is_f64(),
+            "{key}: {inhibitor}"
+        );
+    }
+    assert_eq!(rows[1]["class"], "inactive");
+    assert!(rows[2]["error"].as_str().unwrap().contains("too few"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("dr.csv:24: skipped: concentration 'abc' is not a number"), "{stderr}");
+}

@@ -10,12 +10,14 @@
 #![warn(missing_docs)]
 
 mod dose;
+mod input;
 mod layout;
 mod normalize;
 mod qc;
 mod stats;
 
 pub use dose::{fit_ll4, CurveClass, Fit, FitError, FitOptions, Interval};
+pub use input::{read_dose_response, BadRow, InputError, Series};
 pub use layout::{Format, Well, WellError};
 pub use normalize::{b_score, percent_inhibition, percent_of_control, robust_z_scores, z_scores};
 pub use qc::{Controls, PlateQc};
