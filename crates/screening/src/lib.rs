@@ -13,6 +13,7 @@ mod dose;
 mod input;
 mod layout;
 mod normalize;
+mod plate;
 mod qc;
 mod stats;
 
@@ -20,5 +21,6 @@ pub use dose::{fit_ll4, CurveClass, Fit, FitError, FitOptions, Interval};
 pub use input::{read_dose_response, BadRow, InputError, Series};
 pub use layout::{Format, Well, WellError};
 pub use normalize::{b_score, percent_inhibition, percent_of_control, robust_z_scores, z_scores};
+pub use plate::{analyse, call_hits, PlateResult, Protocol, Role, Score};
 pub use qc::{Controls, PlateQc};
 pub use stats::{mad, mean, median, sd};

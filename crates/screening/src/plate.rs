@@ -1,0 +1,176 @@
+//! One plate from raw values to hits: QC from its controls, percent
+//! inhibition, robust z-scores over the samples, the B-score, and hits by a
+//! threshold on the score the protocol names. Replicate plates are combined
+//! by the mean of their scores.
+
+use crate::layout::Format;
+use crate::normalize::{b_score, percent_inhibition, robust_z_scores};
+use crate::qc::{Controls, PlateQc};
+use crate::stats::mean;
+
+/// What a well holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A compound under test.
+    Sample,
+    /// Neutral control (no effect, e.g. DMSO).
+    Neutral,
+    /// Positive control (full effect).
+    Positive,
+    /// Empty or not used.
+    Blank,
+}
+
+/// The score hits are called on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Score {
+    /// Percent inhibition (neutral = 0, positive = 100).
+    PercentInhibition,
+    /// Robust z-score over the plate's samples.
+    RobustZ,
+    /// B-score (row and column effects removed).
+    BScore,
+}
+
+/// How a screen is analysed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Protocol {
+    /// The score hits are called on.
+    pub score: Score,
+    /// A sample is a hit when its score is at least this (for z and B:
+    /// `|score|`).
+    pub threshold: f64,
+    /// A plate fails QC below this Z′.
+    pub min_z_prime: f64,
+}
+
+/// A plate's analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlateResult {
+    /// QC figures.
+    pub qc: PlateQc,
+    /// Whether the plate passes the protocol's QC.
+    pub passed: bool,
+    /// Percent inhibition per well.
+    pub percent_inhibition: Vec<Option<f64>>,
+    /// Robust z per well.
+    pub robust_z: Vec<Option<f64>>,
+    /// B-score per well.
+    pub b_score: Vec<Option<f64>>,
+}
+
+impl PlateResult {
+    /// The protocol's score per well.
+    pub fn score(&self, score: Score) -> &[Option<f64>] {
+        match score {
+            Score::PercentInhibition => &self.percent_inhibition,
+            Score::RobustZ => &self.robust_z,
+            Score::BScore => &self.b_score,
+        }
+    }
+}
+
+/// Analyses one plate: `values` and `roles` in well order.
+pub fn analyse(
+    format: Format,
+    values: &[Option<f64>],
+    roles: &[Role],
+    protocol: &Protocol,
+) -> PlateResult {
+    assert_eq!(values.len(), format.wells(), "one value per well");
+    assert_eq!(roles.len(), format.wells(), "one role per well");
+    let of = |role: Role| -> Vec<f64> {
+        values.iter().zip(roles).filter(|(_, r)| **r == role).filter_map(|(v, _)| *v).collect()
+    };
+    let controls = Controls { positive: of(Role::Positive), neutral: of(Role::Neutral) };
+    let qc = controls.qc();
+    let percent = match (mean(&controls.neutral), mean(&controls.positive)) {
+        (Some(n), Some(p)) if n != p => percent_inhibition(values, n, p),
+        _ => vec![None; values.len()],
+    };
+    let samples: Vec<bool> = roles.iter().map(|r| *r == Role::Sample).collect();
+    PlateResult {
+        passed: qc.z_prime.is_some_and(|z| z >= protocol.min_z_prime),
+        qc,
+        percent_inhibition: percent,
+        robust_z: robust_z_scores(values, &samples),
+        b_score: b_score(values, format),
+    }
+}
+
+/// Hits over replicate plates of the same layout: a sample well is a hit
+/// when the mean of its replicates' scores passes the threshold. Plates that
+/// failed QC are left out; a well with no score left is not a hit.
+pub fn call_hits(replicates: &[PlateResult], roles: &[Role], protocol: &Protocol) -> Vec<bool> {
+    let kept: Vec<&PlateResult> = replicates.iter().filter(|r| r.passed).collect();
+    roles
+        .iter()
+        .enumerate()
+        .map(|(well, role)| {
+            if *role != Role::Sample {
+                return false;
+            }
+            let scores: Vec<f64> =
+                kept.iter().filter_map(|r| r.score(protocol.score)[well]).collect();
+            mean(&scores).is_some_and(|m| match protocol.score {
+                Score::PercentInhibition => m >= protocol.threshold,
+                Score::RobustZ | Score::BScore => m.abs() >= protocol.threshold,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Columns 1–2 neutral, 23–24 positive, the rest samples (384 wells).
+    fn roles() -> Vec<Role> {
+        Format::W384
+            .all()
+            .map(|w| match w.col {
+                0 | 1 => Role::Neutral,
+                22 | 23 => Role::Positive,
+                _ => Role::Sample,
+            })
+            .collect()
+    }
+
+    fn plate(hit: usize, noise: f64) -> Vec<Option<f64>> {
+        roles()
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let jitter = noise * (((i * 7919) % 17) as f64 / 8.0 - 1.0);
+                Some(match r {
+                    Role::Positive => 100.0 + jitter,
+                    _ if i == hit => 300.0 + jitter,
+                    _ => 1000.0 + jitter,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_clean_plate_passes_and_finds_its_hit() {
+        let protocol =
+            Protocol { score: Score::PercentInhibition, threshold: 50.0, min_z_prime: 0.5 };
+        let hit = Format::W384.well("H12").unwrap().index(Format::W384);
+        let results: Vec<PlateResult> =
+            (0..2).map(|_| analyse(Format::W384, &plate(hit, 20.0), &roles(), &protocol)).collect();
+        assert!(results[0].passed, "{:?}", results[0].qc);
+        let hits = call_hits(&results, &roles(), &protocol);
+        assert_eq!(hits.iter().filter(|h| **h).count(), 1);
+        assert!(hits[hit]);
+        let pi = results[0].percent_inhibition[hit].unwrap();
+        assert!((pi - 700.0 / 9.0).abs() < 5.0, "{pi}");
+    }
+
+    #[test]
+    fn a_noisy_plate_fails_qc_and_calls_nothing() {
+        let protocol = Protocol { score: Score::RobustZ, threshold: 3.0, min_z_prime: 0.5 };
+        let result = analyse(Format::W384, &plate(5, 400.0), &roles(), &protocol);
+        assert!(!result.passed);
+        assert!(call_hits(&[result], &roles(), &protocol).iter().all(|h| !h));
+    }
+}
