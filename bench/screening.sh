@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Screening benchmark, one command: Soyaku times 100 plates of 1536 wells
+# (QC, normalisation, hit calling; 200 plates in duplicate pairs, reported
+# per 100) and 10,000 eight-point LL.4 fits on all cores; SciPy's curve_fit
+# fits the same 10,000 series on all cores as the peer; prints both and the
+# ratio, and appends them to bench/runs/screening.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh test >/dev/null
+if ! .venv/oracle/bin/python -c "import scipy" 2>/dev/null; then
+  .venv/oracle/bin/pip install -q scipy
+fi
+cargo build --release --locked -p screenbench
+out=bench/data/screening
+mkdir -p "$out"
+/usr/bin/time -v target/release/screenbench "$out" 2> "$out/time.txt"
+.venv/oracle/bin/python bench/screening_peer.py "$out/curves.csv" "$out/scipy.json"
+rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$out/time.txt")
+python3 - "$out" "$rss_kb" <<'PY' | tee -a bench/runs/screening.md
+import json, sys, datetime
+out, rss = sys.argv[1], int(sys.argv[2])
+s = json.load(open(f"{out}/soyaku.json")); p = json.load(open(f"{out}/scipy.json"))
+print(f"\n## {datetime.date.today()} screening benchmark\n")
+print("| measure | Soyaku | SciPy curve_fit | ratio |\n|---|---|---|---|")
+print(f"| 100 plates × 1536 wells: QC + normalisation + hits | {s['plate_seconds_per_100']:.3f} s | — | — |")
+print(f"| 10,000 LL.4 fits (8 points), all cores | {s['fit_seconds']:.2f} s ({s['fits']} fitted) | {p['fit_seconds']:.2f} s ({p['fits']} fitted) | {p['fit_seconds'] / s['fit_seconds']:.1f}× |")
+print(f"- Soyaku peak RSS: {rss // 1024} MiB; {s['hits']} hits called for {s['planted']} planted (70 % inhibition, noise sd 4 % of the signal)")
+PY
