@@ -4,7 +4,9 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::{now, AccountError, Accounts, Actor, Permission};
+use library::now;
+
+use crate::{AccountError, Accounts, Actor, Permission};
 
 /// One audit record.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -20,6 +20,7 @@
 mod runner;
 
 use accounts::{Accounts, Actor, Permission};
+use library::now;
 use serde::Serialize;
 use sqlx::{AnyPool, Row};
 
@@ -404,11 +405,4 @@ fn job_from_row(r: &sqlx::any::AnyRow) -> Result<Job, JobError> {
         started_at: r.try_get(12)?,
         finished_at: r.try_get(13)?,
     })
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

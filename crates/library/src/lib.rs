@@ -62,8 +62,9 @@ pub(crate) fn on_all_cores<T: Sync, R: Send>(
     })
 }
 
-/// Seconds since the Unix epoch, the registry's timestamp unit.
-pub(crate) fn now() -> i64 {
+/// Seconds since the Unix epoch, the timestamp unit of every table in the
+/// platform database.
+pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 use accounts::{Accounts, Actor, Permission};
+use library::now;
 use library::{CompoundId, Registry};
 use serde::Serialize;
 use sqlx::{AnyPool, Row};
@@ -518,11 +519,4 @@ fn check_shipment(asked: &[CompoundId], containers: &[Container]) -> Result<(), 
         )));
     }
     Ok(())
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

@@ -407,13 +407,18 @@ async fn search(
     }
 }
 
-fn attachment(content_type: &'static str, name: &str, body: String) -> Response {
+/// A file download: its type, the name it is saved under, and its bytes.
+pub(crate) fn attachment(
+    content_type: &'static str,
+    name: &str,
+    body: impl Into<axum::body::Body>,
+) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
         ],
-        body,
+        body.into(),
     )
         .into_response()
 }

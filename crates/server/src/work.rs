@@ -9,7 +9,7 @@ use accounts::Permission;
 use axum::extract::{Multipart, State};
 
 use crate::error::Upload;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use jobs::{JobContext, Runner};
@@ -135,14 +135,7 @@ pub async fn output(
     let bytes = tokio::fs::read(state.data_dir.join("exports").join(&name))
         .await
         .map_err(|_| ApiError::not_found(format!("job {id}'s file is gone; run the job again")))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(crate::api::attachment("text/csv; charset=utf-8", &name, bytes))
 }
 
 /// Rebuilds every search file from the registry.
@@ -356,17 +349,11 @@ pub async fn report(
 ) -> ApiResult {
     state.jobs.get(&caller.actor, id).await?;
     match tokio::fs::read(report_path(&state, id)).await {
-        Ok(bytes) => Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"job-{id}-errors.csv\""),
-                ),
-            ],
+        Ok(bytes) => Ok(crate::api::attachment(
+            "text/csv; charset=utf-8",
+            &format!("job-{id}-errors.csv"),
             bytes,
-        )
-            .into_response()),
+        )),
         Err(_) => Err(ApiError::not_found(format!(
             "job {id} has no error report (no bad records, or not an import)"
         ))),
