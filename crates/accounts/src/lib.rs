@@ -278,19 +278,28 @@ impl Accounts {
         Ok((actor_from_row(&row)?, row.try_get(4)?))
     }
 
-    /// Ends a session (signing out); unknown tokens are ignored.
-    pub async fn sign_out(&self, token: &str) -> Result<(), AccountError> {
-        let ended = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(secrets::digest(token))
-            .execute(&self.pool)
-            .await?;
-        if ended.rows_affected() > 0 {
-            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-                .bind(now())
+    /// Signs `actor` out: ends the session of `token` (a caller with an API
+    /// token has none; unknown tokens are ignored) and audits it.
+    pub async fn sign_out(&self, actor: &Actor, token: Option<&str>) -> Result<(), AccountError> {
+        if let Some(token) = token {
+            let ended = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(secrets::digest(token))
                 .execute(&self.pool)
                 .await?;
+            if ended.rows_affected() > 0 {
+                sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+                    .bind(now())
+                    .execute(&self.pool)
+                    .await?;
+            }
         }
-        Ok(())
+        self.audit(
+            Some(actor),
+            "sign_out",
+            &format!("user:{}", actor.username),
+            serde_json::json!({}),
+        )
+        .await
     }
 
     /// Makes an API token for the actor's own account; the secret is

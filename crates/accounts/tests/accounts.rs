@@ -44,7 +44,7 @@ async fn sign_in_session_and_sign_out(b: &Backend) {
     assert_eq!(again, actor);
     assert_eq!(csrf, session.csrf);
     assert_ne!(session.token, session.csrf);
-    accounts.sign_out(&session.token).await.unwrap();
+    accounts.sign_out(&actor, Some(&session.token)).await.unwrap();
     assert!(matches!(accounts.session(&session.token).await, Err(AccountError::Unauthenticated)));
 }
 

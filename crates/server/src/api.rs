@@ -236,18 +236,8 @@ async fn sign_out(
     caller: Caller,
     headers: axum::http::HeaderMap,
 ) -> ApiResult {
-    if let Some(token) = crate::auth::cookie(&headers, crate::auth::SESSION_COOKIE) {
-        state.accounts.sign_out(&token).await?;
-    }
-    state
-        .accounts
-        .audit(
-            Some(&caller.actor),
-            "sign_out",
-            &format!("user:{}", caller.actor.username),
-            json!({}),
-        )
-        .await?;
+    let token = crate::auth::cookie(&headers, crate::auth::SESSION_COOKIE);
+    state.accounts.sign_out(&caller.actor, token.as_deref()).await?;
     Ok(([(header::SET_COOKIE, cleared_session_cookie())], StatusCode::NO_CONTENT).into_response())
 }
 

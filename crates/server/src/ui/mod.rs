@@ -180,20 +180,10 @@ async fn logout(
     caller: Caller,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(token) = cookie(&headers, crate::auth::SESSION_COOKIE) {
-        if let Err(e) = state.accounts.sign_out(&token).await {
-            return ApiError::from(e).into_response();
-        }
+    let token = cookie(&headers, crate::auth::SESSION_COOKIE);
+    if let Err(e) = state.accounts.sign_out(&caller.actor, token.as_deref()).await {
+        return ApiError::from(e).into_response();
     }
-    let _ = state
-        .accounts
-        .audit(
-            Some(&caller.actor),
-            "sign_out",
-            &format!("user:{}", caller.actor.username),
-            Value::Null,
-        )
-        .await;
     ([(header::SET_COOKIE, cleared_session_cookie())], Redirect::to("/login")).into_response()
 }
 
