@@ -68,7 +68,8 @@ fn main() -> Result<()> {
             );
         }
     }
-    let protocol = Protocol { score: Score::PercentInhibition, threshold: 50.0, min_z_prime: 0.5 };
+    let mut protocol = Protocol::new(Score::PercentInhibition, 50.0);
+    protocol.qc.min_z_prime = Some(0.5);
     let started = Instant::now();
     let mut hits = 0usize;
     for pair in plates.chunks(2) {

@@ -29,17 +29,28 @@ pub struct Interval {
     pub high: f64,
 }
 
-/// How a curve looks, after the NCGC classes (simplified, see
-/// [`CurveClass::of`]).
+/// How a curve looks: the NCGC curve classes (Inglese et al. 2006,
+/// PNAS 103:11473), see [`CurveClass::of`]. Efficacy is read in the
+/// response's units as percent, so fit responses normalised to percent
+/// inhibition or activation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CurveClass {
-    /// Both asymptotes reached in the tested range, good fit (NCGC 1).
-    Complete,
-    /// The EC50 is in range but one asymptote is not reached, or the fit
-    /// is poorer (NCGC 2).
-    Incomplete,
-    /// Activity only at the ends of the range (NCGC 3).
-    EdgeActive,
+    /// Both asymptotes within the tested range (NCGC 1.1–1.4).
+    Complete {
+        /// Efficacy ≥ 80 %.
+        full_efficacy: bool,
+        /// r² ≥ 0.9.
+        good_fit: bool,
+    },
+    /// The EC50 in range but one asymptote not reached (NCGC 2.1–2.4).
+    Partial {
+        /// Efficacy ≥ 80 %.
+        full_efficacy: bool,
+        /// r² ≥ 0.9.
+        good_fit: bool,
+    },
+    /// Activity only at the end of the range, the EC50 outside it (NCGC 3).
+    SinglePoint,
     /// No activity the data can tell from noise (NCGC 4).
     Inactive,
 }
@@ -318,13 +329,13 @@ pub fn fit_ll4(
 }
 
 impl CurveClass {
-    /// A simplified NCGC classification: *inactive* when the curve's
-    /// efficacy is under three residual standard deviations or the fit
-    /// explains under half the variance; *complete* when the EC50 lies in
-    /// the tested range with both asymptotes within it (the curve at the
-    /// range's ends is within 20 % of each asymptote) and r² ≥ 0.9;
-    /// *incomplete* when the EC50 is in range otherwise; *edge-active*
-    /// when it is outside.
+    /// The NCGC class: *inactive* (4) when the curve's efficacy is under
+    /// three residual standard deviations or the fit explains under half
+    /// the variance; *single point* (3) when the EC50 lies outside the
+    /// tested range; *complete* (1) when the curve at both ends of the
+    /// range is within 20 % of an asymptote; *partial* (2) otherwise. The
+    /// subclass says whether efficacy reaches 80 % and r² 0.9:
+    /// x.1 both, x.2 good fit only, x.3 full efficacy only, x.4 neither.
     pub fn of(fit: &Fit, range: (f64, f64), variance: f64) -> CurveClass {
         let efficacy = (fit.top - fit.bottom).abs();
         let noise = (fit.sse / fit.n as f64).sqrt().max(variance.sqrt() * 1e-6);
@@ -332,7 +343,7 @@ impl CurveClass {
             return CurveClass::Inactive;
         }
         if fit.ec50 < range.0 || fit.ec50 > range.1 {
-            return CurveClass::EdgeActive;
+            return CurveClass::SinglePoint;
         }
         let at = |x: f64| {
             fit.bottom
@@ -342,20 +353,32 @@ impl CurveClass {
         let near = |v: f64, target: f64| (v - target).abs() <= 0.2 * efficacy;
         let both = (near(first, fit.top) || near(first, fit.bottom))
             && (near(last, fit.top) || near(last, fit.bottom));
-        if both && fit.r_squared >= 0.9 {
-            CurveClass::Complete
+        let (full_efficacy, good_fit) = (efficacy >= 80.0, fit.r_squared >= 0.9);
+        if both {
+            CurveClass::Complete { full_efficacy, good_fit }
         } else {
-            CurveClass::Incomplete
+            CurveClass::Partial { full_efficacy, good_fit }
         }
     }
 
-    /// The class's name.
+    /// The NCGC name: `1.1` … `2.4`, `3`, `4`.
     pub fn as_str(self) -> &'static str {
+        const NAMES: [[&str; 4]; 2] = [["1.1", "1.2", "1.3", "1.4"], ["2.1", "2.2", "2.3", "2.4"]];
+        let sub = |full: bool, good: bool| match (full, good) {
+            (true, true) => 0,
+            (false, true) => 1,
+            (true, false) => 2,
+            (false, false) => 3,
+        };
         match self {
-            CurveClass::Complete => "complete",
-            CurveClass::Incomplete => "incomplete",
-            CurveClass::EdgeActive => "edge-active",
-            CurveClass::Inactive => "inactive",
+            CurveClass::Complete { full_efficacy, good_fit } => {
+                NAMES[0][sub(full_efficacy, good_fit)]
+            }
+            CurveClass::Partial { full_efficacy, good_fit } => {
+                NAMES[1][sub(full_efficacy, good_fit)]
+            }
+            CurveClass::SinglePoint => "3",
+            CurveClass::Inactive => "4",
         }
     }
 }
@@ -381,7 +404,8 @@ mod tests {
         let fit = fit_ll4(&conc, &resp, FitOptions::default()).unwrap();
         assert!((fit.hill - 1.2).abs() < 1e-6 && (fit.ec50 / 2e-7 - 1.0).abs() < 1e-6, "{fit:?}");
         assert!((fit.bottom - 5.0).abs() < 1e-6 && (fit.top - 95.0).abs() < 1e-6);
-        assert_eq!(fit.class, CurveClass::Complete);
+        assert_eq!(fit.class, CurveClass::Complete { full_efficacy: true, good_fit: true });
+        assert_eq!(fit.class.as_str(), "1.1");
     }
 
     #[test]

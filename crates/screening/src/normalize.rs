@@ -46,18 +46,27 @@ pub fn percent_inhibition(
     values.iter().map(|v| v.map(|x| 100.0 * (neutral_mean - x) / span)).collect()
 }
 
-/// B-score (Brideau et al. 2003): the residuals of a two-way median polish
-/// of the plate (removing row and column effects such as edge evaporation
-/// or a dispenser's bad tip), divided by their MAD.
-pub fn b_score(values: &[Option<f64>], format: Format) -> Vec<Option<f64>> {
+/// Tukey's median polish of a plate: the residuals once row and column
+/// medians are swept out, and the row and column effects removed (R's
+/// `medpolish`: at most 10 rounds, until the effects stop moving).
+pub(crate) struct Polish {
+    /// Per well, `None` where the value is missing.
+    pub residual: Vec<Option<f64>>,
+    /// Per row.
+    pub row_effects: Vec<f64>,
+    /// Per column.
+    pub col_effects: Vec<f64>,
+}
+
+pub(crate) fn median_polish(values: &[Option<f64>], format: Format) -> Polish {
     let (rows, cols) = format.shape();
     assert_eq!(values.len(), rows * cols, "one value per well");
     let mut residual: Vec<Option<f64>> = values.to_vec();
-    // Tukey's median polish: sweep row medians, then column medians, until
-    // the effects stop moving (R's medpolish: at most 10 rounds).
+    let mut row_effects = vec![0.0; rows];
+    let mut col_effects = vec![0.0; cols];
     for _ in 0..10 {
-        let mut moved = 0.0f64;
-        for r in 0..rows {
+        let mut moved = 0.0;
+        for (r, effect) in row_effects.iter_mut().enumerate() {
             let line: Vec<f64> = (0..cols).filter_map(|c| residual[r * cols + c]).collect();
             if let Some(m) = median(&line) {
                 for c in 0..cols {
@@ -65,10 +74,11 @@ pub fn b_score(values: &[Option<f64>], format: Format) -> Vec<Option<f64>> {
                         *v -= m;
                     }
                 }
+                *effect += m;
                 moved += m.abs();
             }
         }
-        for c in 0..cols {
+        for (c, effect) in col_effects.iter_mut().enumerate() {
             let line: Vec<f64> = (0..rows).filter_map(|r| residual[r * cols + c]).collect();
             if let Some(m) = median(&line) {
                 for r in 0..rows {
@@ -76,6 +86,7 @@ pub fn b_score(values: &[Option<f64>], format: Format) -> Vec<Option<f64>> {
                         *v -= m;
                     }
                 }
+                *effect += m;
                 moved += m.abs();
             }
         }
@@ -83,6 +94,14 @@ pub fn b_score(values: &[Option<f64>], format: Format) -> Vec<Option<f64>> {
             break;
         }
     }
+    Polish { residual, row_effects, col_effects }
+}
+
+/// B-score (Brideau et al. 2003): the residuals of a two-way median polish
+/// of the plate (removing row and column effects such as edge evaporation
+/// or a dispenser's bad tip), divided by their MAD.
+pub fn b_score(values: &[Option<f64>], format: Format) -> Vec<Option<f64>> {
+    let residual = median_polish(values, format).residual;
     let all: Vec<f64> = residual.iter().flatten().copied().collect();
     scaled(&residual, Some(0.0), mad(&all))
 }

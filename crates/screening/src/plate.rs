@@ -5,7 +5,8 @@
 
 use crate::layout::Format;
 use crate::normalize::{b_score, percent_inhibition, robust_z_scores};
-use crate::qc::{Controls, PlateQc};
+use crate::protocol::{Protocol, QcLimits, Score};
+use crate::qc::{Controls, PlateQc, Spatial};
 use crate::stats::mean;
 
 /// What a well holds.
@@ -21,34 +22,16 @@ pub enum Role {
     Blank,
 }
 
-/// The score hits are called on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Score {
-    /// Percent inhibition (neutral = 0, positive = 100).
-    PercentInhibition,
-    /// Robust z-score over the plate's samples.
-    RobustZ,
-    /// B-score (row and column effects removed).
-    BScore,
-}
-
-/// How a screen is analysed.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Protocol {
-    /// The score hits are called on.
-    pub score: Score,
-    /// A sample is a hit when its score is at least this (for z and B:
-    /// `|score|`).
-    pub threshold: f64,
-    /// A plate fails QC below this Z′.
-    pub min_z_prime: f64,
-}
-
 /// A plate's analysis.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlateResult {
-    /// QC figures.
+    /// QC figures from the controls.
     pub qc: PlateQc,
+    /// Position effects among the samples.
+    pub spatial: Spatial,
+    /// Each QC limit of the protocol the plate misses, said for people;
+    /// the plate passes when there is none.
+    pub failures: Vec<String>,
     /// Whether the plate passes the protocol's QC.
     pub passed: bool,
     /// Percent inhibition per well.
@@ -89,34 +72,69 @@ pub fn analyse(
         _ => vec![None; values.len()],
     };
     let samples: Vec<bool> = roles.iter().map(|r| *r == Role::Sample).collect();
+    let spatial = Spatial::of(values, &samples, format);
+    let failures = failures(&protocol.qc, &qc, &spatial);
     PlateResult {
-        passed: qc.z_prime.is_some_and(|z| z >= protocol.min_z_prime),
+        passed: failures.is_empty(),
+        failures,
         qc,
+        spatial,
         percent_inhibition: percent,
         robust_z: robust_z_scores(values, &samples),
         b_score: b_score(values, format),
     }
 }
 
-/// Hits over replicate plates of the same layout: a sample well is a hit
-/// when the mean of its replicates' scores passes the threshold. Plates that
-/// failed QC are left out; a well with no score left is not a hit.
-pub fn call_hits(replicates: &[PlateResult], roles: &[Role], protocol: &Protocol) -> Vec<bool> {
+fn failures(limits: &QcLimits, qc: &PlateQc, spatial: &Spatial) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut check = |name: &str, figure: Option<f64>, limit: Option<f64>, at_least: bool| {
+        let Some(limit) = limit else { return };
+        match figure {
+            None => out.push(format!("{name} cannot be computed (controls missing or equal)")),
+            Some(v) if at_least && v < limit => out.push(format!("{name} {v:.3} < {limit}")),
+            Some(v) if !at_least && v > limit => out.push(format!("{name} {v:.3} > {limit}")),
+            Some(_) => {}
+        }
+    };
+    check("Z′", qc.z_prime, limits.min_z_prime, true);
+    check("robust Z′", qc.robust_z_prime, limits.min_robust_z_prime, true);
+    check("S/B", qc.signal_to_background, limits.min_signal_to_background, true);
+    check("CV of neutral controls %", qc.cv_neutral, limits.max_cv_neutral, false);
+    check("CV of positive controls %", qc.cv_positive, limits.max_cv_positive, false);
+    check("edge effect", spatial.edge_effect.map(f64::abs), limits.max_edge_effect, false);
+    check("row/column effect", spatial.row_col_effect, limits.max_row_col_effect, false);
+    out
+}
+
+/// The score of each sample well over replicate plates of the same
+/// layout: the mean of the replicates that passed QC; `None` for controls
+/// and for wells with no score left.
+pub fn combined_scores(
+    replicates: &[PlateResult],
+    roles: &[Role],
+    score: Score,
+) -> Vec<Option<f64>> {
     let kept: Vec<&PlateResult> = replicates.iter().filter(|r| r.passed).collect();
     roles
         .iter()
         .enumerate()
         .map(|(well, role)| {
-            if *role != Role::Sample {
-                return false;
+            let scores: Vec<f64> = kept.iter().filter_map(|r| r.score(score)[well]).collect();
+            if *role == Role::Sample {
+                mean(&scores)
+            } else {
+                None
             }
-            let scores: Vec<f64> =
-                kept.iter().filter_map(|r| r.score(protocol.score)[well]).collect();
-            mean(&scores).is_some_and(|m| match protocol.score {
-                Score::PercentInhibition => m >= protocol.threshold,
-                Score::RobustZ | Score::BScore => m.abs() >= protocol.threshold,
-            })
         })
+        .collect()
+}
+
+/// Hits over replicate plates of the same layout: a sample well is a hit
+/// when its [`combined_scores`] passes the threshold.
+pub fn call_hits(replicates: &[PlateResult], roles: &[Role], protocol: &Protocol) -> Vec<bool> {
+    combined_scores(replicates, roles, protocol.score)
+        .into_iter()
+        .map(|m| m.is_some_and(|m| protocol.is_hit(m)))
         .collect()
 }
 
@@ -153,8 +171,8 @@ mod tests {
 
     #[test]
     fn a_clean_plate_passes_and_finds_its_hit() {
-        let protocol =
-            Protocol { score: Score::PercentInhibition, threshold: 50.0, min_z_prime: 0.5 };
+        let mut protocol = Protocol::new(Score::PercentInhibition, 50.0);
+        protocol.qc.min_z_prime = Some(0.5);
         let hit = Format::W384.well("H12").unwrap().index(Format::W384);
         let results: Vec<PlateResult> =
             (0..2).map(|_| analyse(Format::W384, &plate(hit, 20.0), &roles(), &protocol)).collect();
@@ -168,9 +186,11 @@ mod tests {
 
     #[test]
     fn a_noisy_plate_fails_qc_and_calls_nothing() {
-        let protocol = Protocol { score: Score::RobustZ, threshold: 3.0, min_z_prime: 0.5 };
+        let mut protocol = Protocol::new(Score::RobustZ, 3.0);
+        protocol.qc.min_z_prime = Some(0.5);
         let result = analyse(Format::W384, &plate(5, 400.0), &roles(), &protocol);
         assert!(!result.passed);
+        assert!(result.failures[0].starts_with("Z′"), "{:?}", result.failures);
         assert!(call_hits(&[result], &roles(), &protocol).iter().all(|h| !h));
     }
 }

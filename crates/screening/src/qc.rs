@@ -1,6 +1,8 @@
 //! Plate quality from its controls: Z′ (Zhang et al. 1999), robust Z′
 //! (median and MAD), signal to background, and the controls' CV.
 
+use crate::layout::Format;
+use crate::normalize::median_polish;
 use crate::stats::{mad, mean, median, sd};
 
 /// The control wells' values of one plate.
@@ -59,9 +61,87 @@ impl Controls {
     }
 }
 
+/// Position effects among a plate's sample wells, in units of the
+/// samples' robust spread (MAD), so 1.0 means a shift as large as the
+/// typical sample-to-sample difference. Most samples are inactive, so a
+/// shift common to a region is the plate's, not the compounds'.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spatial {
+    /// Median of the outer ring of sample wells minus the median of the
+    /// inner ones (evaporation and heat at the plate's edge).
+    pub edge_effect: Option<f64>,
+    /// The largest row or column effect of a median polish, from the
+    /// median effect (a dispenser's bad tip, a reader's drift).
+    pub row_col_effect: Option<f64>,
+}
+
+impl Spatial {
+    /// Position effects of the wells `samples` marks.
+    pub fn of(values: &[Option<f64>], samples: &[bool], format: Format) -> Spatial {
+        let (rows, cols) = format.shape();
+        let kept: Vec<Option<f64>> =
+            values.iter().zip(samples).map(|(v, &s)| v.filter(|_| s)).collect();
+        let all: Vec<f64> = kept.iter().flatten().copied().collect();
+        let Some(spread) = mad(&all).filter(|m| *m > 0.0) else {
+            return Spatial { edge_effect: None, row_col_effect: None };
+        };
+        let (mut edge, mut inner) = (Vec::new(), Vec::new());
+        for (well, value) in format.all().zip(&kept) {
+            if let Some(v) = value {
+                let on_edge =
+                    well.row == 0 || well.col == 0 || well.row == rows - 1 || well.col == cols - 1;
+                if on_edge {
+                    edge.push(*v)
+                } else {
+                    inner.push(*v)
+                }
+            }
+        }
+        let edge_effect = (|| Some((median(&edge)? - median(&inner)?) / spread))();
+        let polish = median_polish(&kept, format);
+        let largest = |effects: &[f64]| -> Option<f64> {
+            let centre = median(effects)?;
+            effects.iter().map(|e| (e - centre).abs()).max_by(f64::total_cmp)
+        };
+        let row_col_effect = match (largest(&polish.row_effects), largest(&polish.col_effects)) {
+            (Some(r), Some(c)) => Some(r.max(c) / spread),
+            _ => None,
+        };
+        Spatial { edge_effect, row_col_effect }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn noisy(format: Format, shift: impl Fn(usize, usize) -> f64) -> Vec<Option<f64>> {
+        format
+            .all()
+            .map(|w| {
+                let mut x = (w.index(format) as u64 + 1) * 6_364_136_223_846_793_005;
+                x ^= x >> 29;
+                Some(100.0 + (x % 1000) as f64 / 100.0 + shift(w.row, w.col))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn position_effects_are_found_and_a_flat_plate_has_none() {
+        let f = Format::W384;
+        let samples = vec![true; f.wells()];
+        let flat = Spatial::of(&noisy(f, |_, _| 0.0), &samples, f);
+        assert!(flat.edge_effect.unwrap().abs() < 0.3, "{flat:?}");
+        // A row effect is the median of 24 noisy wells: on a flat plate the
+        // largest of 40 comes to about 0.7 of the spread.
+        assert!(flat.row_col_effect.unwrap() < 1.0, "{flat:?}");
+        let dried =
+            noisy(f, |r, c| if r == 0 || c == 0 || r == 15 || c == 23 { 10.0 } else { 0.0 });
+        assert!(Spatial::of(&dried, &samples, f).edge_effect.unwrap() > 2.0);
+        let bad_tip = noisy(f, |r, _| if r == 6 { -8.0 } else { 0.0 });
+        let tip = Spatial::of(&bad_tip, &samples, f);
+        assert!(tip.row_col_effect.unwrap() > 1.8, "{tip:?}");
+    }
 
     #[test]
     fn z_prime_by_hand() {
