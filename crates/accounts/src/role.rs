@@ -38,6 +38,13 @@ pub enum Permission {
     ManageUsers,
     /// See, cancel and retry everybody's jobs (not only one's own).
     SeeAllJobs,
+    /// See screening runs: one's own (as the requester) without
+    /// [`Permission::SeeAllScreens`].
+    ViewScreens,
+    /// See every screening run, and the seeds found across projects.
+    SeeAllScreens,
+    /// Record screening runs and their confirmations.
+    RecordScreens,
 }
 
 impl Permission {
@@ -51,6 +58,9 @@ impl Permission {
             Permission::ViewAuditLog => "read the audit log",
             Permission::ManageUsers => "manage accounts",
             Permission::SeeAllJobs => "see other people's jobs",
+            Permission::ViewScreens => "see screening results",
+            Permission::SeeAllScreens => "see other people's screening results",
+            Permission::RecordScreens => "record screening runs",
         }
     }
 }
@@ -69,13 +79,24 @@ impl Role {
     pub fn grants(self, permission: Permission) -> bool {
         use Permission::*;
         match self {
-            Role::Researcher => matches!(permission, SearchCompounds | RequestCompounds),
+            Role::Researcher => {
+                matches!(permission, SearchCompounds | RequestCompounds | ViewScreens)
+            }
             Role::SupportStaff => matches!(
                 permission,
-                SearchCompounds | ImportCompounds | ReviewRequests | SeeAllJobs
+                SearchCompounds
+                    | ImportCompounds
+                    | ReviewRequests
+                    | SeeAllJobs
+                    | ViewScreens
+                    | SeeAllScreens
+                    | RecordScreens
             ),
             Role::BiobankCurator => matches!(permission, SearchCompounds),
-            Role::ProgrammeOfficer => matches!(permission, SearchCompounds),
+            // Programme officers follow every project's outcomes.
+            Role::ProgrammeOfficer => {
+                matches!(permission, SearchCompounds | ViewScreens | SeeAllScreens)
+            }
             // The admin runs the platform; it does not act in others' science
             // (no requests, no approvals), so its own account cannot be used
             // to move material.

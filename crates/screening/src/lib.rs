@@ -11,6 +11,9 @@
 
 #![warn(missing_docs)]
 
+/// The engine's version, kept with every recorded run.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 mod dose;
 mod input;
 mod layout;
@@ -32,5 +35,5 @@ pub use plate::{analyse, call_hits, combined_scores, PlateResult, Role};
 pub use protocol::{Confirmation, Protocol, ProtocolError, QcLimits, Score};
 pub use qc::{Controls, PlateQc, Spatial};
 pub use reader::{read_plate_file, PlateFileError, RawPlate, Vendor};
-pub use run::{analyse_run, Hit, PlateReport, RunError, RunFiles, RunReport};
+pub use run::{analyse_run, decode, Hit, PlateReport, RunError, RunFiles, RunReport};
 pub use stats::{mad, mean, median, sd};

@@ -9,6 +9,7 @@
 //! are replicates of each other, in the order the files are given.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
@@ -29,6 +30,61 @@ pub struct RunFiles {
     pub plates: Vec<(String, String)>,
     /// The plate list, if any.
     pub plate_list: Option<String>,
+}
+
+impl RunFiles {
+    /// Reads a run from disk: the protocol and map files, and every file of
+    /// `plates` (sorted by name, hidden files skipped); a file there named
+    /// `platelist.*` or `Platelist.*` is the plate list.
+    pub fn read(protocol: &Path, map: &Path, plates: &Path) -> std::io::Result<RunFiles> {
+        let text = |p: &Path| std::fs::read(p).map(|b| decode(&b));
+        let mut names: Vec<PathBuf> =
+            std::fs::read_dir(plates)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+        names.sort();
+        let mut files = RunFiles {
+            protocol: text(protocol)?,
+            map: text(map)?,
+            plates: Vec::new(),
+            plate_list: None,
+        };
+        for path in names {
+            let name =
+                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if name.starts_with('.') || !path.is_file() {
+                continue;
+            }
+            if name.to_ascii_lowercase().starts_with("platelist.") {
+                files.plate_list = Some(text(&path)?);
+            } else {
+                files.plates.push((name, text(&path)?));
+            }
+        }
+        Ok(files)
+    }
+}
+
+/// Text of a reader file: UTF-16 when it starts with a byte-order mark
+/// (SoftMax Pro writes it), else UTF-8, with bytes of other encodings in
+/// labels (a Latin-1 `°C`) replaced rather than refused.
+pub fn decode(bytes: &[u8]) -> String {
+    let utf16 = |be: bool| {
+        let units: Vec<u16> = bytes[2..]
+            .chunks_exact(2)
+            .map(|c| {
+                if be {
+                    u16::from_be_bytes([c[0], c[1]])
+                } else {
+                    u16::from_le_bytes([c[0], c[1]])
+                }
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    match bytes {
+        [0xFF, 0xFE, ..] => utf16(false),
+        [0xFE, 0xFF, ..] => utf16(true),
+        _ => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// A run that cannot be analysed; every problem found, each prefixed with
@@ -366,6 +422,14 @@ mod tests {
             plates,
             plate_list: None,
         }
+    }
+
+    #[test]
+    fn utf16_exports_are_read() {
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.extend("Plate:\t°C".encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(decode(&bytes), "Plate:\t°C");
+        assert_eq!(decode(b"A1,\xb0C"), "A1,\u{fffd}C");
     }
 
     #[test]
