@@ -48,7 +48,7 @@ enum Command {
     /// Searches over the registry.
     #[command(subcommand)]
     Search(search_cmd::SearchCommand),
-    /// Screening analysis: dose-response fits.
+    /// Screening: runs from plate files to hits, dose-response fits, seeds.
     #[command(subcommand)]
     Screen(screen_cmd::ScreenCommand),
     /// Loads the bundled demo library (once) and runs example searches.
@@ -85,6 +85,13 @@ impl Context {
 }
 
 fn main() -> Result<()> {
+    // Output piped into `head` ends quietly, as for any Unix tool, instead
+    // of a panic on the closed pipe (Rust ignores SIGPIPE by default).
+    // SAFETY: restoring a signal's default action before any thread starts.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let ctx = Context { data: cli.data, database_url: cli.database_url };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -93,7 +100,7 @@ fn main() -> Result<()> {
             Command::Library(c) => library_cmd::run_library(&ctx, c).await,
             Command::Search(c) => search_cmd::run(&ctx, c).await,
             Command::Chem(c) => chem_cmd::run(c),
-            Command::Screen(c) => screen_cmd::run(c),
+            Command::Screen(c) => screen_cmd::run(&ctx, c).await,
             Command::Demo(args) => demo::run(&ctx, args).await,
             Command::Serve(args) => serve_cmd::serve(&ctx, args).await,
             Command::Admin(c) => serve_cmd::admin(&ctx, c).await,

@@ -266,8 +266,50 @@ fn screen_fit_gives_one_object_per_compound_and_reports_bad_rows() {
             "{key}: {inhibitor}"
         );
     }
-    assert_eq!(rows[1]["class"], "inactive");
+    assert_eq!(rows[1]["class"], "4", "NCGC class 4: inactive");
     assert!(rows[2]["error"].as_str().unwrap().contains("too few"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("dr.csv:24: skipped: concentration 'abc' is not a number"), "{stderr}");
+}
+
+#[test]
+fn screen_run_reads_a_directory_and_reports_plates_hits_and_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../screening/tests/data/KcViab");
+    let plates = dir.path().join("plates");
+    std::fs::create_dir(&plates).unwrap();
+    let mut list = String::from("Filename\tPlate\tReplicate\n");
+    for (file, plate, replicate) in [("FT01-G01.txt", 1, 1), ("FT01-G02.txt", 1, 2)] {
+        std::fs::copy(kc.join(file), plates.join(file)).unwrap();
+        list += &format!("{file}\t{plate}\t{replicate}\n");
+    }
+    std::fs::write(plates.join("Platelist.txt"), list).unwrap();
+    let mut map = String::from("well,role\nB01,neutral\nB02,positive\n");
+    for row in 'C'..='P' {
+        for col in 1..=24 {
+            map += &format!("{row}{col:02},sample\n");
+        }
+    }
+    std::fs::write(dir.path().join("map.csv"), map).unwrap();
+    std::fs::write(dir.path().join("p.toml"), "score = \"robust_z\"\nthreshold = 3\n").unwrap();
+    let arg = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let (p, m, d) = (arg("p.toml"), arg("map.csv"), arg("plates"));
+    let run = ["screen", "run", "--protocol", &p, "--map", &m, "--plates", &d, "--format", "json"];
+    let rows = json_lines(&soyaku(dir.path(), &run));
+    let kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds[..2], ["plate", "plate"]);
+    assert_eq!(kinds.last(), Some(&"run"));
+    assert_eq!(rows[1]["replicate"], 2);
+    let hits = kinds.iter().filter(|k| **k == "hit").count();
+    assert!(hits > 0 && rows.last().unwrap()["hits"] == hits, "{:?}", rows.last());
+    assert!(rows
+        .iter()
+        .filter(|r| r["kind"] == "hit")
+        .all(|h| h["score"].as_f64().unwrap().abs() >= 3.0));
+    // A broken file: the error names it and its line; nothing is printed.
+    std::fs::write(plates.join("FT01-G02.txt"), "FT01-G02\tA01\t12x\n").unwrap();
+    let out = soyaku(dir.path(), &run);
+    assert!(!out.status.success() && out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("FT01-G02.txt: line 1: well A01: '12x' is not a reading"), "{stderr}");
 }

@@ -45,7 +45,14 @@ impl Controls {
     pub fn qc(&self) -> PlateQc {
         let (p, n) = (&self.positive, &self.neutral);
         let z_prime = (|| z_prime_of(sd(p)?, sd(n)?, mean(p)?, mean(n)?))();
-        let robust_z_prime = (|| z_prime_of(mad(p)?, mad(n)?, median(p)?, median(n)?))();
+        // One control of each kind has a MAD of 0, which would read as a
+        // perfect plate; a spread needs at least two values, as `sd` does.
+        let robust_z_prime = (|| {
+            if p.len() < 2 || n.len() < 2 {
+                return None;
+            }
+            z_prime_of(mad(p)?, mad(n)?, median(p)?, median(n)?)
+        })();
         let signal_to_background = (|| {
             let (a, b) = (mean(p)?, mean(n)?);
             let (hi, lo) = if a.abs() >= b.abs() { (a, b) } else { (b, a) };
@@ -160,5 +167,7 @@ mod tests {
         let c = Controls { positive: vec![1.0, 2.0], neutral: vec![2.0, 1.0] };
         assert_eq!(c.qc().z_prime, None);
         assert_eq!(Controls::default().qc().z_prime, None);
+        let single = Controls { positive: vec![1.0], neutral: vec![100.0] }.qc();
+        assert_eq!((single.z_prime, single.robust_z_prime), (None, None));
     }
 }

@@ -514,7 +514,7 @@ fn long_header(header: &[String]) -> Option<LongColumns> {
 
 /// cellHTS2 writes `plate<TAB>well<TAB>value` with no header.
 fn is_headerless_long(first: &[String]) -> bool {
-    first.len() >= 3 && Format::W1536.well(&first[1]).is_ok() && reading(&first[2]).is_ok()
+    first.len() >= 3 && Format::W1536.well(&first[1]).is_ok()
 }
 
 fn read_long(
