@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use crate::auth::{cleared_session_cookie, session_cookie, Caller};
 use crate::hits::{self, SearchParams};
 use crate::openapi::{Doc, Param};
-use crate::{export, provision, work, ApiError, AppState, Stage};
+use crate::{export, provision, screens, work, ApiError, AppState, Stage};
 
 type ApiResult = Result<Response, ApiError>;
 
@@ -88,6 +88,8 @@ const STATUS_PARAMS: &[Param] = &[Param::query(
 const REQUEST_PARAMS: &[Param] = &[Param::path("id", "request number")];
 
 const JOB_PARAMS: &[Param] = &[Param::path("id", "job number")];
+
+const SCREEN_PARAMS: &[Param] = &[Param::path("id", "screening run number")];
 
 /// Every API route, with its documentation.
 pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
@@ -189,7 +191,22 @@ pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
         .add(Doc::signed_in(Method::POST, "/api/v1/jobs/{id}/cancel", "Stop a queued or running job").params(JOB_PARAMS), work::cancel)
         .add(Doc::signed_in(Method::POST, "/api/v1/jobs/{id}/retry", "Run a failed or cancelled job again (an import resumes)").params(JOB_PARAMS), work::retry)
         .add(Doc::signed_in(Method::GET, "/api/v1/jobs/{id}/report", "An import job's bad records (CSV: record, line, id, reason, input)").params(JOB_PARAMS), work::report)
-        .add(Doc::signed_in(Method::GET, "/api/v1/jobs/{id}/output", "The file a job produced (a matrix run's CSV)").params(JOB_PARAMS), work::output);
+        .add(Doc::signed_in(Method::GET, "/api/v1/jobs/{id}/output", "The file a job produced (a matrix run's CSV)").params(JOB_PARAMS), work::output)
+        .add(Doc::signed_in(Method::GET, "/api/v1/screens", "Screening runs the caller may see, newest first: the runs they requested, or all for staff and programme officers"), screens::list)
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/screens", "Analyse and record a screening run with its files (support staff); 400 lists every problem with file and line, and nothing is recorded")
+                .upload("project, title, requester (username); files: protocol (TOML), map (CSV), plates (one field per reader file), platelist (optional)", screens::RUN_UPLOAD_LIMIT),
+            screens::record,
+        )
+        .add(Doc::signed_in(Method::GET, "/api/v1/screens/{id}", "A run: plate QC, summary, hits, confirmation curves and every well's value and scores (recomputed from the kept files)").params(SCREEN_PARAMS), screens::get)
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/screens/{id}/confirm", "Record a concentration-response for a hit; the protocol's rule decides whether the compound becomes a seed of the run's project (support staff)")
+                .params(SCREEN_PARAMS)
+                .body("{\"compound\": registry id, \"points\": [[concentration mol/L, response]]}"),
+            screens::confirm,
+        )
+        .add(Doc::signed_in(Method::POST, "/api/v1/screens/{id}/verify", "Recompute the run from its kept files (digest, QC, hits, curves) and compare with the record").params(SCREEN_PARAMS), screens::verify)
+        .add(Doc::signed_in(Method::GET, "/api/v1/seeds", "Seeds found (confirmed hits) the caller may see"), screens::seeds);
     (r.router, r.docs)
 }
 

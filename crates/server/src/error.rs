@@ -105,6 +105,19 @@ impl From<requests::RequestError> for ApiError {
     }
 }
 
+impl From<campaigns::CampaignError> for ApiError {
+    fn from(e: campaigns::CampaignError) -> ApiError {
+        use campaigns::CampaignError as E;
+        match e {
+            E::NotFound(_) => ApiError::not_found(e.to_string()),
+            E::Run(_) | E::Invalid(_) => ApiError::bad_request(e.to_string()),
+            E::Account(a) => a.into(),
+            E::Library(l) => l.into(),
+            E::Database(_) | E::Migrate(_) | E::Damaged(_) => ApiError::internal(&e),
+        }
+    }
+}
+
 impl From<jobs::JobError> for ApiError {
     fn from(e: jobs::JobError) -> ApiError {
         use jobs::JobError as E;

@@ -19,6 +19,7 @@ mod export;
 mod hits;
 mod openapi;
 mod provision;
+mod screens;
 mod ui;
 mod work;
 
@@ -68,6 +69,7 @@ pub struct AppState {
     pub(crate) accounts: accounts::Accounts,
     pub(crate) catalog: library::Catalog,
     pub(crate) requests: requests::Requests,
+    pub(crate) campaigns: campaigns::Campaigns,
     pub(crate) jobs: jobs::Jobs,
     pub(crate) data_dir: PathBuf,
     pub(crate) stage: RwLock<Stage>,
@@ -86,9 +88,11 @@ impl AppState {
         let accounts = accounts::Accounts::attach(registry.pool().clone()).await?;
         let requests = requests::Requests::attach(registry.clone(), accounts.clone()).await?;
         let jobs = jobs::Jobs::attach(registry.pool().clone(), accounts.clone()).await?;
+        let campaigns = campaigns::Campaigns::attach(registry.clone(), accounts.clone()).await?;
         Ok(Arc::new(AppState {
             accounts,
             requests,
+            campaigns,
             jobs,
             data_dir: config.data_dir.clone(),
             catalog: library::Catalog::new(registry, &config.data_dir),

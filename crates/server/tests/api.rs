@@ -120,15 +120,25 @@ impl Site {
 
     /// Sends `file` as a multipart upload to `/api/v1/imports`.
     async fn upload(&self, who: &As, name: &str, file: &str) -> Answer {
+        let parts = [("source", None, "plate-7"), ("file", Some(name), file)];
+        self.multipart(who, "/api/v1/imports", &parts).await
+    }
+
+    /// Posts a multipart form: (field, file name for files, content).
+    async fn multipart(&self, who: &As, uri: &str, parts: &[(&str, Option<&str>, &str)]) -> Answer {
         let boundary = "soyaku-test-boundary";
-        let body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"source\"\r\n\r\nplate-7\r\n\
-             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-             Content-Type: text/plain\r\n\r\n{file}\r\n--{boundary}--\r\n"
-        );
+        let mut body = String::new();
+        for (field, file, content) in parts {
+            let file = file.map_or(String::new(), |f| format!("; filename=\"{f}\""));
+            body += &format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"{file}\r\n\
+                 Content-Type: text/plain\r\n\r\n{content}\r\n"
+            );
+        }
+        body += &format!("--{boundary}--\r\n");
         let mut req = Request::builder()
             .method(Method::POST)
-            .uri("/api/v1/imports")
+            .uri(uri)
             .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"));
         if let Some(c) = &who.cookie {
             req = req.header(header::COOKIE, format!("soyaku_session={c}"));
@@ -139,7 +149,7 @@ impl Site {
         let res = self.app.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
-        let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec();
+        let body = axum::body::to_bytes(res.into_body(), 64 << 20).await.unwrap().to_vec();
         Answer { status, headers, body }
     }
 
@@ -633,4 +643,121 @@ async fn the_all_pairs_matrix_runs_as_a_job_with_a_download() {
         let tanimoto = f64::from(common) / f64::from(a.popcount() + b.popcount() - common);
         assert!(tanimoto >= 0.6 && (tanimoto - f[4].parse::<f64>().unwrap()).abs() < 1e-5, "{row}");
     }
+}
+
+/// A 96-well plate read as a grid: column 1 neutral, 12 positive, and the
+/// compound in D05 as active as the positive control.
+fn screening_plate(seed: usize) -> String {
+    let mut s = String::from(",1,2,3,4,5,6,7,8,9,10,11,12\n");
+    for r in 0..8 {
+        s += &((b'A' + r as u8) as char).to_string();
+        for c in 0..12 {
+            let noise = ((r * 12 + c + seed) * 7919 % 17) as f64 - 8.0;
+            let v = if c == 11 || (r, c) == (3, 4) { 100.0 } else { 1000.0 };
+            s += &format!(",{}", v + noise);
+        }
+        s += "\n";
+    }
+    s
+}
+
+fn screening_map() -> String {
+    let mut m = String::from("well,role,compound,concentration\n");
+    for r in 0..8u8 {
+        for c in 1..=12 {
+            let well = format!("{}{c:02}", (b'A' + r) as char);
+            let line = match (c, well.as_str()) {
+                (1, _) => format!("{well},neutral,,"),
+                (12, _) => format!("{well},positive,,"),
+                (_, "D05") => format!("{well},sample,SY-0000002,1e-5"),
+                _ => format!("{well},sample,SY-0000001,1e-5"),
+            };
+            m += &line;
+            m += "\n";
+        }
+    }
+    m
+}
+
+async fn send_run(s: &Site, who: &As, parts: Vec<(&str, Option<&str>, String)>) -> Answer {
+    let borrowed: Vec<(&str, Option<&str>, &str)> =
+        parts.iter().map(|(a, b, c)| (*a, *b, c.as_str())).collect();
+    s.multipart(who, "/api/v1/screens", &borrowed).await
+}
+
+#[tokio::test]
+async fn a_screening_run_is_recorded_confirmed_and_verified_through_the_api() {
+    let s = site().await;
+    let (rita, rob, sam) =
+        (s.sign_in("rita").await, s.sign_in("rob").await, s.sign_in("sam").await);
+    let protocol = "name = \"primary\"\nscore = \"percent_inhibition\"\nthreshold = 50\n[qc]\nmin_z_prime = 0.5\n";
+    let (map, p1, p2) = (screening_map(), screening_plate(0), screening_plate(3));
+    let parts = |plate2: &str| -> Vec<(&'static str, Option<&'static str>, String)> {
+        vec![
+            ("project", None, "AMED-042".into()),
+            ("title", None, "kinase primary".into()),
+            ("requester", None, "rita".into()),
+            ("protocol", Some("p.toml"), protocol.into()),
+            ("map", Some("map.csv"), map.clone()),
+            ("plates", Some("P1.csv"), p1.clone()),
+            ("plates", Some("P1b.csv"), plate2.to_owned()),
+            (
+                "platelist",
+                Some("platelist.csv"),
+                "Filename,Plate,Replicate\nP1.csv,P1,1\nP1b.csv,P1,2\n".into(),
+            ),
+        ]
+    };
+    // A researcher may not record; a broken file records nothing and says where.
+    assert_error(&send_run(&s, &rita, parts(&p2)).await, StatusCode::FORBIDDEN, "forbidden");
+    let bad = send_run(&s, &sam, parts(&p2.replace("1000", "x"))).await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "bad_request");
+    assert!(
+        bad.json()["error"]["message"].as_str().unwrap().contains("P1b.csv: line 2"),
+        "{}",
+        bad.text()
+    );
+    let made = send_run(&s, &sam, parts(&p2)).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    let id = made.json()["run"]["id"].as_i64().unwrap();
+    let uri = |tail: &str| format!("/api/v1/screens/{id}{tail}");
+    let run = s.call(Method::GET, &uri(""), &rita, None).await.json();
+    assert_eq!(run["run"]["summary"]["hits"], 1, "{run}");
+    assert_eq!(run["hits"][0]["compound"], "SY-0000002");
+    assert_eq!(run["wells"].as_array().unwrap().len(), 2);
+    assert_error(
+        &s.call(Method::GET, &uri(""), &rob, None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    // The hit confirmed by a clean curve becomes a seed.
+    let points: Vec<(f64, f64)> = (0..10)
+        .map(|i| {
+            let x = 1e-9 * 3f64.powi(i);
+            (x, 95.0 / (1.0 + 2e-7 / x) + if i % 2 == 0 { 1.0 } else { -1.0 })
+        })
+        .collect();
+    let confirmed = s
+        .call(
+            Method::POST,
+            &uri("/confirm"),
+            &sam,
+            Some(json!({"compound": "SY-0000002", "points": points})),
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::CREATED, "{}", confirmed.text());
+    assert_eq!(confirmed.json()["curve"]["class"], "1.1");
+    assert_eq!(confirmed.json()["seed"]["project"], "AMED-042");
+    let seeds = s.call(Method::GET, "/api/v1/seeds", &rita, None).await.json();
+    assert_eq!(seeds["seeds"].as_array().unwrap().len(), 1);
+    let checked = s.call(Method::POST, &uri("/verify"), &rita, None).await.json();
+    assert_eq!(checked["verification"]["results_match"], true, "{checked}");
+    // The run's page draws both plates and the curve.
+    let page = s.call(Method::GET, &format!("/screens/{id}"), &rita, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains("id=\"heat-1\"") && html.contains("id=\"qc-table\""), "{html}");
+    assert!(html.contains("class=\"doseplot\""));
+    let compound = s.call(Method::GET, "/compounds/SY-0000002", &rita, None).await.text();
+    assert!(compound.contains("class=\"doseplot\""), "the compound page shows its curve");
 }

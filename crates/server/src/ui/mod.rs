@@ -2,9 +2,11 @@
 //! without JavaScript except the structure editor; every action the pages
 //! offer goes through the same domain calls as the API.
 
+mod charts;
 mod i18n;
 mod jobs;
 mod requests;
+mod screens;
 
 use std::sync::Arc;
 
@@ -36,6 +38,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/audit", get(audit_page))
         .merge(requests::routes())
         .merge(jobs::routes())
+        .merge(screens::routes())
 }
 
 pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
@@ -79,6 +82,9 @@ pub(crate) fn layout(
                             a href="/search" { (t.nav_search) }
                             a #nav-requests href="/requests" { (t.nav_requests) }
                             a #nav-jobs href="/jobs" { (t.nav_jobs) }
+                            @if c.actor.can(accounts::Permission::ViewScreens) {
+                                a #nav-screens href="/screens" { (t.nav_screens) }
+                            }
                             @if c.actor.can(accounts::Permission::ImportCompounds) {
                                 a #nav-import href="/import" { (t.nav_import) }
                             }
@@ -504,6 +510,7 @@ async fn compound_page(
         (tier_table(t.batches, "batches", &record["batches"]))
         (tier_table(t.samples, "samples", &record["samples"]))
         (tier_table(t.related, "related", &record["related"]))
+        (screens::compound_curves(&state, &caller, lang, &text("id")).await)
     };
     layout(lang, Some(&caller), &here, &text("id"), body).into_response()
 }
