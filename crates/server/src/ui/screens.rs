@@ -424,8 +424,7 @@ fn points(text: &str) -> Result<Vec<(f64, f64)>, crate::ApiError> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            let mut f =
-                l.split(|c: char| c == ',' || c == '\t' || c == ' ').filter(|x| !x.is_empty());
+            let mut f = l.split([',', '\t', ' ']).filter(|x| !x.is_empty());
             match (f.next().map(str::parse::<f64>), f.next().map(str::parse::<f64>), f.next()) {
                 (Some(Ok(x)), Some(Ok(y)), None) => Ok((x, y)),
                 _ => Err(crate::ApiError::bad_request(format!(
