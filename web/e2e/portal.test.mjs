@@ -263,3 +263,89 @@ test("staff import a file in the browser as a job, follow its progress and get t
   assert.equal((await rita.page.goto(`${base}/import`)).status(), 403);
   await rita.context.close();
 });
+
+/** A synthetic 384-well screen: columns 1–2 neutral, 23–24 positive, the
+ * compound in H12 as active as the positive control. */
+function screenFiles() {
+  const rows = "ABCDEFGHIJKLMNOP".split("");
+  const value = (r, c, seed) => {
+    const noise = (((r * 24 + c + seed) * 7919) % 17) - 8;
+    return (c >= 22 || (r === 7 && c === 11) ? 100 : 1000) + noise;
+  };
+  const header = ["", ...Array.from({ length: 24 }, (_, c) => String(c + 1).padStart(2, "0"))].join(",");
+  const grid = (seed) => rows.map((l, r) => [l, ...Array.from({ length: 24 }, (_, c) => value(r, c, seed))].join(",")).join("\n");
+  // Replicate 1 as a BMG MARS export, replicate 2 as an EnVision export.
+  const bmg = `User: USER,Path: C:\\Data,Test run no.: 7\nTest name: e2e,Date: 22/11/2026\n\nID1: E2E-0001\nLuminescence\n\nRaw Data (LUM)\n\n${header}\n${grid(0)}\n`;
+  const envision = `Plate information\nPlate,Repeat,Barcode,\n1,1,"=""E2E-0001-R2""",\n\nResults for LUM 384(1)\n${header},\n${grid(5)}\n`;
+  const map = ["well,role,compound,concentration"];
+  rows.forEach((l, r) => {
+    for (let c = 1; c <= 24; c++) {
+      const well = `${l}${String(c).padStart(2, "0")}`;
+      if (c <= 2) map.push(`${well},neutral,,`);
+      else if (c >= 23) map.push(`${well},positive,,`);
+      else map.push(`${well},sample,SY-${String(((r * 24 + c) % 20) + 1).padStart(7, "0")},1e-5`);
+    }
+  });
+  const hitCompound = `SY-${String(((7 * 24 + 12) % 20) + 1).padStart(7, "0")}`;
+  return {
+    hitCompound,
+    protocol: 'name = "e2e primary"\nscore = "percent_inhibition"\nthreshold = 50\n[qc]\nmin_z_prime = 0.5\n[confirm]\nmax_ic50 = 1e-5\n',
+    map: map.join("\n") + "\n",
+    plates: [
+      { name: "rep1-bmg.csv", buffer: Buffer.from(bmg) },
+      { name: "rep2-envision.csv", buffer: Buffer.from(envision) },
+    ],
+    platelist: "Filename,Plate,Replicate\nrep1-bmg.csv,E2E-0001,1\nrep2-envision.csv,E2E-0001,2\n",
+  };
+}
+
+test("staff record a screen from reader files, confirm its hit as a seed, and the requester sees it", async () => {
+  const files = screenFiles();
+  const sam = await signedIn("sam");
+  await sam.page.click("#nav-screens");
+  await sam.page.fill("#run-project", "AMED-E2E");
+  await sam.page.fill("#run-title", "e2e luminescence screen");
+  await sam.page.fill("#run-requester", "rita");
+  const text = (name, s) => ({ name, mimeType: "text/plain", buffer: Buffer.from(s) });
+  await sam.page.setInputFiles("#run-protocol", text("protocol.toml", files.protocol));
+  await sam.page.setInputFiles("#run-map", text("map.csv", files.map));
+  await sam.page.setInputFiles("#run-plates", files.plates.map((p) => ({ ...p, mimeType: "text/csv" })));
+  await sam.page.setInputFiles("#run-platelist", text("platelist.csv", files.platelist));
+  await Promise.all([sam.page.waitForURL(/\/screens\/\d+$/), sam.page.click("#record-run")]);
+  const runUrl = sam.page.url();
+  assert.equal((await sam.page.textContent("#plates-passed")).trim(), "2 / 2");
+  assert.match(await sam.page.textContent("#hit-count"), /^1 \//);
+  assert.equal(await sam.page.locator("#qc-table tr.qc-row.pass").count(), 2);
+  assert.equal(await sam.page.locator("svg.heatmap").count(), 2);
+  assert.equal(await sam.page.locator("#heat-0 rect").count(), 384);
+  const hit = sam.page.locator("#hits-table tr.hit").first();
+  assert.equal((await hit.locator("td").nth(1).textContent()).trim(), "H12");
+  await shot(sam.page, "screen-run");
+
+  // A clean concentration–response makes the hit a seed; its plot appears.
+  const points = Array.from({ length: 10 }, (_, i) => {
+    const x = 1e-9 * 3 ** i;
+    return `${x},${95 / (1 + 2e-7 / x) + (i % 2 ? -1 : 1)}`;
+  }).join("\n");
+  await hit.locator("textarea").fill(points);
+  await Promise.all([sam.page.waitForURL(/#curve-\d+$/), hit.locator("button").click()]);
+  assert.equal(await sam.page.locator("svg.doseplot circle.point").count(), 10);
+  assert.equal(await sam.page.locator("svg.doseplot path.fit").count(), 1);
+  assert.equal((await sam.page.textContent(".curves .decision")).trim(), "seed");
+  await shot(sam.page, "screen-curve");
+  await Promise.all([sam.page.waitForURL(/verified=/), sam.page.click("#verify-run")]);
+  assert.ok(await sam.page.isVisible("#verification.ok"));
+  await sam.context.close();
+
+  // The requester sees the run and the seed; another researcher does not.
+  const rita = await signedIn("rita");
+  await rita.page.click("#nav-screens");
+  assert.equal((await rita.page.textContent("#seed-count")).trim(), "1");
+  assert.equal(await rita.page.locator("#record-form").count(), 0, "researchers do not record runs");
+  await rita.page.goto(`${base}/compounds/${files.hitCompound}`);
+  assert.equal(await rita.page.locator("svg.doseplot").count(), 1);
+  await rita.context.close();
+  const rob = await signedIn("rob");
+  assert.equal((await rob.page.goto(runUrl)).status(), 404);
+  await rob.context.close();
+});

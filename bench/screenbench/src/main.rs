@@ -1,15 +1,19 @@
 //! `screenbench OUT_DIR`: times Soyaku's screening analysis on generated
 //! data with fixed seeds — 100 plates of 1536 wells in duplicate (QC,
-//! percent inhibition, robust z, B-score, hit calling) and 10,000
-//! eight-point dose-response series (LL.4 fits on all cores) — and writes
-//! the series to `OUT_DIR/curves.csv` for the SciPy peer and the timings to
+//! percent inhibition, robust z, B-score, hit calling), both in memory and
+//! as a whole run from its 200 reader files (`analyse_run`: parsing too),
+//! and 10,000 eight-point dose-response series (LL.4 fits on all cores) —
+//! and writes the plates (`OUT_DIR/plates/`) and series
+//! (`OUT_DIR/curves.csv`) for the NumPy/SciPy peer and the timings to
 //! `OUT_DIR/soyaku.json`.
 
 use std::io::Write as _;
 use std::time::Instant;
 
 use anyhow::Result;
-use screening::{analyse, call_hits, fit_ll4, FitOptions, Format, Protocol, Role, Score};
+use screening::{
+    analyse, analyse_run, call_hits, fit_ll4, FitOptions, Format, Protocol, Role, RunFiles, Score,
+};
 
 /// A small fixed-seed generator (SplitMix64), so every run sees the same data.
 struct Rng(u64);
@@ -78,6 +82,51 @@ fn main() -> Result<()> {
     }
     let plates_seconds = started.elapsed().as_secs_f64();
 
+    // The same plates as a run's files: one grid CSV per plate read, a
+    // plate list pairing the replicates, a map and a protocol.
+    let dir = out.join("plates");
+    std::fs::create_dir_all(&dir)?;
+    let mut files = RunFiles {
+        protocol: "score = \"percent_inhibition\"\nthreshold = 50\n[qc]\nmin_z_prime = 0.5\n"
+            .into(),
+        map: std::iter::once("well,role".to_owned())
+            .chain(format.all().zip(&roles).map(|(w, r)| {
+                let role = match r {
+                    Role::Neutral => "neutral",
+                    Role::Positive => "positive",
+                    _ => "sample",
+                };
+                format!("{w},{role}")
+            }))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        plates: Vec::new(),
+        plate_list: Some(String::from("Filename,Plate,Replicate\n")),
+    };
+    let (rows, cols) = format.shape();
+    for (i, plate) in plates.iter().enumerate() {
+        let name = format!("L{:03}-{}.csv", i / 2 + 1, i % 2 + 1);
+        let mut text = (1..=cols).fold(String::new(), |t, c| t + "," + &c.to_string()) + "\n";
+        for r in 0..rows {
+            text += &screening::Well::row_name(r);
+            for c in 0..cols {
+                text += &format!(",{:.3}", plate[r * cols + c].unwrap_or(f64::NAN));
+            }
+            text += "\n";
+        }
+        std::fs::write(dir.join(&name), &text)?;
+        if let Some(list) = files.plate_list.as_mut() {
+            *list += &format!("{name},L{:03},{}\n", i / 2 + 1, i % 2 + 1);
+        }
+        files.plates.push((name, text));
+    }
+    std::fs::write(dir.join("platelist.csv"), files.plate_list.as_deref().unwrap_or(""))?;
+    std::fs::write(out.join("map.csv"), &files.map)?;
+    let started = Instant::now();
+    let run = analyse_run(&files)?;
+    let run_seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(run.hits.len() == hits, "the run from files calls the hits the plates do");
+
     let conc: Vec<f64> = (0..8).map(|i| 1e-9 * 3f64.powi(i)).collect();
     let mut curves = Vec::new();
     let mut csv = std::io::BufWriter::new(std::fs::File::create(out.join("curves.csv"))?);
@@ -112,6 +161,7 @@ fn main() -> Result<()> {
     let fits_seconds = started.elapsed().as_secs_f64();
     let report = serde_json::json!({
         "plates": 200, "wells_per_plate": 1536, "plate_seconds_per_100": plates_seconds / 2.0,
+        "run_seconds_per_100": run_seconds / 2.0,
         "hits": hits, "planted": planted, "fits": fitted, "fit_seconds": fits_seconds, "threads": threads,
     });
     std::fs::write(out.join("soyaku.json"), report.to_string())?;

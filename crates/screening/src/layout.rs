@@ -102,15 +102,21 @@ impl Well {
     }
 }
 
+impl Well {
+    /// A row's letters: `A` for row 0, … `P`, … `AF` for row 31.
+    pub fn row_name(row: usize) -> String {
+        if row < 26 {
+            char::from(b'A' + row as u8).to_string()
+        } else {
+            format!("A{}", char::from(b'A' + (row - 26) as u8))
+        }
+    }
+}
+
 /// Written with a two-digit column, `A01`, `P24`, `AF48`.
 impl std::fmt::Display for Well {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let row = if self.row < 26 {
-            char::from(b'A' + self.row as u8).to_string()
-        } else {
-            format!("A{}", char::from(b'A' + (self.row - 26) as u8))
-        };
-        write!(f, "{row}{:02}", self.col + 1)
+        write!(f, "{}{:02}", Well::row_name(self.row), self.col + 1)
     }
 }
 

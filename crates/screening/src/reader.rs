@@ -233,9 +233,7 @@ fn read_grid(lines: &[&str], at: usize) -> Result<Grid, Vec<PlateFileError>> {
     while i < lines.len() {
         let row = cells(lines[i]);
         let label = row.first().map(String::as_str).unwrap_or("");
-        let expected = Well { row: rows.len(), col: 0 }.to_string();
-        let expected = expected.trim_end_matches(char::is_numeric);
-        if label.is_empty() || !label.eq_ignore_ascii_case(expected) {
+        if label.is_empty() || !label.eq_ignore_ascii_case(&Well::row_name(rows.len())) {
             break;
         }
         if row.iter().skip(1 + cols).any(|c| !c.is_empty()) {

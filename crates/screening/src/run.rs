@@ -225,9 +225,12 @@ pub fn analyse_run(files: &RunFiles) -> Result<RunReport, RunError> {
     };
     let mut errors = Vec::new();
     let mut read: Vec<(String, RawPlate)> = Vec::new();
-    for (name, text) in &files.plates {
+    let parsed = par_map(&files.plates, |(name, text)| {
         let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
-        match read_plate_file(text, stem) {
+        read_plate_file(text, stem)
+    });
+    for ((name, _), parsed) in files.plates.iter().zip(parsed) {
+        match parsed {
             Ok((_, plates)) => match chosen(name, plates, &protocol) {
                 Ok(plates) => read.extend(plates.into_iter().map(|p| (name.clone(), p))),
                 Err(e) => errors.push(e),
@@ -271,10 +274,14 @@ pub fn analyse_run(files: &RunFiles) -> Result<RunReport, RunError> {
     if !errors.is_empty() {
         return Err(RunError(errors));
     }
+    let results = par_map(&laid_out, |(_, _, _, _, format, values, layout)| {
+        analyse(*format, values, &layout.roles, &protocol)
+    });
     let mut plates = Vec::new();
     let mut layouts: Vec<(String, Layout, Format)> = Vec::new();
-    for (file, raw, plate, replicate, format, values, layout) in laid_out {
-        let result = analyse(format, &values, &layout.roles, &protocol);
+    for ((file, raw, plate, replicate, format, values, layout), result) in
+        laid_out.into_iter().zip(results)
+    {
         if !layouts.iter().any(|(p, ..)| *p == plate) {
             layouts.push((plate.clone(), layout.clone(), format));
         }
@@ -316,6 +323,23 @@ pub fn analyse_run(files: &RunFiles) -> Result<RunReport, RunError> {
         }
     }
     Ok(RunReport { protocol, plates, hits, scored })
+}
+
+/// `f` over `items` on every core, results in order: plates are read and
+/// analysed independently of each other.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads == 1 || items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let parts: Vec<_> = items
+            .chunks(items.len().div_ceil(threads))
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        parts.into_iter().flat_map(|p| p.join().expect("a plate thread panicked")).collect()
+    })
 }
 
 fn number(x: Option<f64>) -> Value {

@@ -45,7 +45,7 @@ pub fn heat_map(
             }
             @for r in (0..rows).filter(|r| r % label_every == 0) {
                 text x="2" y=(top + cell * (r as f64 + 0.75)) font-size="7" {
-                    (screening::Well { row: r, col: 0 }.to_string().trim_end_matches(char::is_numeric))
+                    (screening::Well::row_name(r))
                 }
             }
             @for well in format.all() {
@@ -84,6 +84,8 @@ pub fn legend(limit: f64) -> Markup {
 /// LL.4 curve and the IC50, when the fit gave one.
 pub fn dose_plot(id: &str, points: &[(f64, f64)], fit: &serde_json::Value) -> Markup {
     let (w, h, left, bottom, pad) = (320.0, 200.0, 44.0, 28.0, 8.0);
+    // Room on the right for the last decade's label.
+    let right = 18.0;
     let logs: Vec<f64> = points.iter().map(|p| p.0.log10()).collect();
     let (mut x0, mut x1) = (
         logs.iter().copied().fold(f64::INFINITY, f64::min).floor(),
@@ -110,7 +112,7 @@ pub fn dose_plot(id: &str, points: &[(f64, f64)], fit: &serde_json::Value) -> Ma
     }
     let margin = 0.08 * (y1 - y0);
     let (y0, y1) = (y0 - margin, y1 + margin);
-    let sx = |lx: f64| left + (lx - x0) / (x1 - x0) * (w - left - pad);
+    let sx = |lx: f64| left + (lx - x0) / (x1 - x0) * (w - left - right);
     let sy = |y: f64| pad + (y1 - y) / (y1 - y0) * (h - bottom - pad);
     let path = curve.map(|(b, t, e, s)| {
         let mut d = String::new();
@@ -125,7 +127,7 @@ pub fn dose_plot(id: &str, points: &[(f64, f64)], fit: &serde_json::Value) -> Ma
     html! {
         svg.doseplot #(id) xmlns="http://www.w3.org/2000/svg" width=(w) height=(h)
             viewBox={ "0 0 " (w) " " (h) } role="img" {
-            line x1=(left) y1=(h - bottom) x2=(w - pad) y2=(h - bottom) stroke="#555" {}
+            line x1=(left) y1=(h - bottom) x2=(w - right) y2=(h - bottom) stroke="#555" {}
             line x1=(left) y1=(pad) x2=(left) y2=(h - bottom) stroke="#555" {}
             @for d in &decades {
                 line x1=(sx(*d as f64)) y1=(h - bottom) x2=(sx(*d as f64)) y2=(h - bottom + 4.0) stroke="#555" {}
