@@ -277,10 +277,10 @@ fn read_grid(lines: &[&str], at: usize) -> Result<Grid, Vec<PlateFileError>> {
     Ok((format, values, i))
 }
 
-/// Every grid of the file, with the nearest line above it as its name:
-/// `Plate: P001`, `Barcode,P001` or a lone `P001`.
-fn read_grid_file(lines: &[&str]) -> Result<Vec<RawPlate>, Vec<PlateFileError>> {
-    let mut plates = Vec::new();
+/// Every grid of the file, each with the cells of the nearest non-blank
+/// line above it (its title, if the file gives one).
+fn titled_grids(lines: &[&str]) -> Result<Vec<(Vec<String>, RawPlate)>, Vec<PlateFileError>> {
+    let mut grids = Vec::new();
     let mut i = 0;
     while i < lines.len() {
         if grid_columns(&cells(lines[i])).is_none() {
@@ -293,27 +293,39 @@ fn read_grid_file(lines: &[&str]) -> Result<Vec<RawPlate>, Vec<PlateFileError>> 
             .rev()
             .map(|l| cells(l))
             .find(|c| c.iter().any(|x| !x.is_empty()))
-            .filter(|c| grid_columns(c).is_none() && c.first().is_some_and(|x| x.len() > 1));
-        let identifier = title.map_or(String::new(), |c| {
-            let named: Vec<&String> = c.iter().filter(|x| !x.is_empty()).collect();
-            let first = named[0].as_str();
-            let value = match first.split_once(':') {
-                Some((_, v)) if !v.trim().is_empty() => v.trim(),
-                _ if named.len() > 1 => named[1].as_str(),
-                _ => first,
-            };
-            value.to_owned()
-        });
-        plates.push(RawPlate {
-            identifier,
+            .filter(|c| grid_columns(c).is_none())
+            .unwrap_or_default();
+        let plate = RawPlate {
+            identifier: String::new(),
             channel: String::new(),
             format,
             values,
             line: i as u64 + 1,
-        });
+        };
+        grids.push((title, plate));
         i = next;
     }
-    Ok(plates)
+    Ok(grids)
+}
+
+/// Every grid of the file, named by the line above it: `Plate: P001`,
+/// `Barcode,P001` or a lone `P001`.
+fn read_grid_file(lines: &[&str]) -> Result<Vec<RawPlate>, Vec<PlateFileError>> {
+    let grids = titled_grids(lines)?;
+    Ok(grids
+        .into_iter()
+        .map(|(title, mut plate)| {
+            let named: Vec<&String> = title.iter().filter(|x| !x.is_empty()).collect();
+            if let Some(first) = named.first().filter(|f| f.len() > 1) {
+                plate.identifier = match first.split_once(':') {
+                    Some((_, v)) if !v.trim().is_empty() => v.trim().to_owned(),
+                    _ if named.len() > 1 => named[1].clone(),
+                    _ => first.to_string(),
+                };
+            }
+            plate
+        })
+        .collect())
 }
 
 /// EnVision: each plate's `Plate information` table gives its barcode (or
@@ -371,31 +383,15 @@ fn read_bmg(lines: &[&str]) -> Result<Vec<RawPlate>, Vec<PlateFileError>> {
         .flat_map(|l| cells(l))
         .find_map(|c| c.strip_prefix("ID1:").map(|v| v.trim().to_owned()))
         .unwrap_or_default();
-    let mut plates = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        if grid_columns(&cells(lines[i])).is_none() {
-            i += 1;
-            continue;
-        }
-        let channel = lines[..i]
-            .iter()
-            .rev()
-            .map(|l| cells(l))
-            .find(|c| c.iter().any(|x| !x.is_empty()))
-            .and_then(|c| c.into_iter().next())
-            .unwrap_or_default();
-        let (format, values, next) = read_grid(lines, i)?;
-        plates.push(RawPlate {
+    let grids = titled_grids(lines)?;
+    Ok(grids
+        .into_iter()
+        .map(|(title, plate)| RawPlate {
             identifier: identifier.clone(),
-            channel,
-            format,
-            values,
-            line: i as u64 + 1,
-        });
-        i = next;
-    }
-    Ok(plates)
+            channel: title.into_iter().next().unwrap_or_default(),
+            ..plate
+        })
+        .collect())
 }
 
 /// SoftMax Pro: `Plate:` blocks, tab-separated. Only endpoint readings in
