@@ -121,6 +121,33 @@ impl Spatial {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Z′ is a property of the assay window, not of the units: any
+        /// affine change of the readings (gain, offset, even inverted
+        /// signal) leaves it, and its robust form, unchanged; and it never
+        /// exceeds 1.
+        #[test]
+        fn z_prime_ignores_units_and_is_at_most_one(
+            pos in prop::collection::vec(0.0f64..100.0, 2..40),
+            neg in prop::collection::vec(500.0f64..1000.0, 2..40),
+            gain in prop::sample::select(vec![-7.5, -1.0, 0.01, 3.0, 1e4]),
+            offset in -1e4f64..1e4,
+        ) {
+            let before = Controls { positive: pos.clone(), neutral: neg.clone() }.qc();
+            let shift = |v: &[f64]| v.iter().map(|x| gain * x + offset).collect::<Vec<_>>();
+            let after = Controls { positive: shift(&pos), neutral: shift(&neg) }.qc();
+            let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * (1.0 + a.abs()),
+                (None, None) => true,
+                _ => false,
+            };
+            prop_assert!(close(before.z_prime, after.z_prime), "{before:?} vs {after:?}");
+            prop_assert!(close(before.robust_z_prime, after.robust_z_prime));
+            prop_assert!(before.z_prime.is_some_and(|z| z <= 1.0));
+        }
+    }
 
     fn noisy(format: Format, shift: impl Fn(usize, usize) -> f64) -> Vec<Option<f64>> {
         format

@@ -673,6 +673,47 @@ fn walk_allotrope(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A plate written as a grid (comma or tab) or a long table and
+        /// read back is the same plate, missing wells included.
+        #[test]
+        fn plates_round_trip_through_grid_and_long_files(
+            format in prop::sample::select(vec![Format::W96, Format::W384, Format::W1536]),
+            seed in any::<u64>(),
+            tab in any::<bool>(),
+        ) {
+            let values: Vec<Option<f64>> = (0..format.wells() as u64)
+                .map(|i| {
+                    let x = (i + 1).wrapping_mul(seed | 1).rotate_left(17) % 100_000;
+                    (x % 13 != 0).then(|| x as f64 / 8.0 - 3000.0)
+                })
+                .collect();
+            let sep = if tab { "\t" } else { "," };
+            let (rows, cols) = format.shape();
+            let mut grid = format!("Plate: P-{seed}\n");
+            grid += &(1..=cols).fold(String::new(), |t, c| format!("{t}{sep}{c}"));
+            grid += "\n";
+            let mut long = String::from("plate,well,value\n");
+            for r in 0..rows {
+                grid += &Well::row_name(r);
+                for c in 0..cols {
+                    let v = values[r * cols + c];
+                    let text = v.map_or(String::new(), |v| v.to_string());
+                    grid += &format!("{sep}{text}");
+                    long += &format!("P,{},{text}\n", Well { row: r, col: c });
+                }
+                grid += "\n";
+            }
+            let (_, from_grid) = read_plate_file(&grid, "x").unwrap();
+            prop_assert_eq!(&from_grid[0].identifier, &format!("P-{seed}"));
+            prop_assert_eq!(from_grid[0].format, format);
+            prop_assert_eq!(&from_grid[0].values, &values);
+            let (_, from_long) = read_plate_file(&long, "x").unwrap();
+            prop_assert_eq!(from_long[0].values_on(format).unwrap(), values);
+        }
+    }
 
     fn grid96(title: &str, value: impl Fn(usize, usize) -> String, sep: &str) -> String {
         let mut s = format!("{title}\n");
