@@ -330,7 +330,7 @@ impl Campaigns {
             .bind(&hit.plate)
             .bind(&hit.well)
             .bind(&hit.compound)
-            .bind(hit.concentration)
+            .bind(library::Float8(hit.concentration))
             .bind(hit.score)
             .execute(&mut *tx)
             .await?;
@@ -490,7 +490,7 @@ impl Campaigns {
         .bind(json!(points).to_string())
         .bind(fit.to_string())
         .bind(&class)
-        .bind(fitted.as_ref().map(|f| f.ec50))
+        .bind(library::Float8(fitted.as_ref().map(|f| f.ec50)))
         .bind(&decision)
         .bind(actor.user_id)
         .bind(now())

@@ -153,6 +153,9 @@ async fn a_hit_becomes_a_seed_once_and_only_with_a_good_curve(b: &Backend) {
     ));
     let not_hit = d.campaigns.confirm(&d.sam, run.id, "SY-0000001", &good).await;
     assert!(matches!(not_hit, Err(CampaignError::Invalid(ref m)) if m.contains("not a hit")));
+    // Too few points to fit: kept, with no IC50, and no seed.
+    let (c, seed) = d.campaigns.confirm(&d.sam, run.id, "SY-0000002", &good[..3]).await.unwrap();
+    assert_eq!((c.class.as_str(), c.decision.as_str(), seed.is_none()), ("error", "no fit", true));
     let flat: Vec<(f64, f64)> = curve(2e-7, 0.0);
     let (c, seed) = d.campaigns.confirm(&d.sam, run.id, "SY-0000002", &flat).await.unwrap();
     assert_eq!((c.class.as_str(), seed.is_none()), ("4", true));
@@ -173,7 +176,7 @@ async fn a_hit_becomes_a_seed_once_and_only_with_a_good_curve(b: &Backend) {
     assert_eq!(d.campaigns.seeds_found(0, i64::MAX).await.unwrap(), 1);
     assert_eq!(d.campaigns.seeds(&d.rita).await.unwrap().len(), 1);
     assert!(d.campaigns.seeds(&d.rob).await.unwrap().is_empty());
-    assert_eq!(d.campaigns.curves(&d.olga, None, Some("SY-0000002")).await.unwrap().len(), 4);
+    assert_eq!(d.campaigns.curves(&d.olga, None, Some("SY-0000002")).await.unwrap().len(), 5);
     let check = d.campaigns.verify(&d.sam, run.id).await.unwrap();
     assert!(check.results_match, "{:?}", check.differences);
 }

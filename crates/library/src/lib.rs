@@ -38,8 +38,8 @@ pub use error::LibraryError;
 pub use id::CompoundId;
 pub use prepare::{prepare, ParentIdentity, PrepareOptions, Prepared};
 pub use registry::{
-    migrate_beside, Batch, Compound, Counts, FingerprintKind, NewBatch, Parent, Registry, Related,
-    Sample, SampleData,
+    migrate_beside, Batch, Compound, Counts, FingerprintKind, Float8, NewBatch, Parent, Registry,
+    Related, Sample, SampleData,
 };
 pub use structures::Structures;
 

@@ -680,12 +680,13 @@ fn remove_if_present(path: &Path) -> Result<(), LibraryError> {
     }
 }
 
-/// An optional float bound so that PostgreSQL always sees `float8`.
+/// An optional float bound so that PostgreSQL always sees `float8`: every
+/// crate binds nullable floats through it.
 /// sqlx 0.8's Any driver sends a NULL `f64` as `float4` (its Real and Double
 /// cases are swapped), and a statement first prepared with such a NULL then
 /// rejects a real value ("incorrect binary data format"). A NULL `f32` goes
 /// out as `float8`, so that is what a missing value is bound as.
-struct Float8(Option<f64>);
+pub struct Float8(pub Option<f64>);
 
 impl sqlx::Type<sqlx::Any> for Float8 {
     fn type_info() -> sqlx::any::AnyTypeInfo {
