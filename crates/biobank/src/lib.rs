@@ -10,6 +10,8 @@
 //! - [`protect`]: what a caller may learn — granularity by role, small
 //!   counts suppressed, noise that repeating or rephrasing a query cannot
 //!   average away, a query budget and refusal of differencing queries.
+//! - [`store`]: a node's catalogue in the platform database, imported from
+//!   CSV or JSON with every bad row reported.
 //! - [`synth`]: the synthetic demo catalogue (no real participant data).
 
 #![warn(missing_docs)]
@@ -17,6 +19,7 @@
 pub mod catalogue;
 pub mod protect;
 pub mod query;
+pub mod store;
 pub mod synth;
 pub mod terms;
 
