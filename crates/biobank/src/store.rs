@@ -189,9 +189,11 @@ fn individual_row(f: &HashMap<String, String>) -> Result<[String; 10], String> {
     ])
 }
 
-fn sample_row(
-    f: &HashMap<String, String>,
-) -> Result<(String, String, String, String, i64, i64, i64), String> {
+/// A sample row as stored: biobank, id, participant, type key, then age,
+/// aliquots and storage temperature.
+type SampleRow = (String, String, String, String, i64, i64, i64);
+
+fn sample_row(f: &HashMap<String, String>) -> Result<SampleRow, String> {
     let get = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
     let (biobank, id, individual) = (get("biobank"), get("id"), get("individual"));
     if biobank.is_empty() || id.is_empty() || individual.is_empty() {
