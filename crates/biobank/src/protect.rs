@@ -153,6 +153,29 @@ fn digest(bits: &Bits, range: std::ops::Range<usize>) -> u64 {
     h
 }
 
+/// The noise secret kept in `dir` (`biobank-noise.key`, made with 32
+/// random bytes from the operating system the first time, readable by the
+/// owner only): the same matched people get the same noise across
+/// restarts, so restarting cannot be used to average it away.
+pub fn secret_in(dir: &std::path::Path) -> std::io::Result<[u8; 32]> {
+    use std::io::Read as _;
+    let path = dir.join("biobank-noise.key");
+    if let Ok(bytes) = std::fs::read(&path) {
+        if let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice()) {
+            return Ok(key);
+        }
+    }
+    let mut key = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut key)?;
+    std::fs::create_dir_all(dir)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(&path)?, &key)?;
+    Ok(key)
+}
+
 impl Guard {
     /// A guard with this policy; `secret` keys the noise (keep it out of
     /// logs and the repository: whoever knows it can strip the noise).

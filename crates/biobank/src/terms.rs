@@ -80,7 +80,9 @@ impl Icd10 {
         if let Some(id) = self.id(text) {
             return Ok(id);
         }
-        let t = text.trim();
+        // Colloquial がん/ガン is written 癌 in the disease-name master.
+        let normal = text.trim().replace("がん", "癌").replace("ガン", "癌");
+        let t = normal.as_str();
         let lower = t.to_lowercase();
         let exact: Vec<u16> = (0..self.codes.len() as u16)
             .filter(|&i| {
@@ -294,6 +296,7 @@ mod tests {
         assert_eq!(t.code(t.find("e119").unwrap()), "E11.9");
         assert_eq!(t.code(t.find("Type 2 diabetes mellitus").unwrap()), "E11");
         assert_eq!(t.code(t.find("乳癌").unwrap()), "C50");
+        assert_eq!(t.code(t.find("乳がん").unwrap()), "C50");
         assert!(t.find("糖尿病性").unwrap_err().contains("several"), "two E11 subcodes match");
         assert!(t.find("no such disease").is_err());
         // Every parent named exists, so the tree is whole.

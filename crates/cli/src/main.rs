@@ -2,6 +2,7 @@
 //! parses its arguments, calls a domain crate and prints the result as a
 //! human table or, with `--format json`, as JSON Lines.
 
+mod biobank_cmd;
 mod chem_cmd;
 mod demo;
 mod library_cmd;
@@ -48,6 +49,9 @@ enum Command {
     /// Searches over the registry.
     #[command(subcommand)]
     Search(search_cmd::SearchCommand),
+    /// Biobank catalogue: import, and protected cross-search queries.
+    #[command(subcommand)]
+    Biobank(biobank_cmd::BiobankCommand),
     /// Screening: runs from plate files to hits, dose-response fits, seeds.
     #[command(subcommand)]
     Screen(screen_cmd::ScreenCommand),
@@ -101,6 +105,7 @@ fn main() -> Result<()> {
             Command::Search(c) => search_cmd::run(&ctx, c).await,
             Command::Chem(c) => chem_cmd::run(c),
             Command::Screen(c) => screen_cmd::run(&ctx, c).await,
+            Command::Biobank(c) => biobank_cmd::run(&ctx, c).await,
             Command::Demo(args) => demo::run(&ctx, args).await,
             Command::Serve(args) => serve_cmd::serve(&ctx, args).await,
             Command::Admin(c) => serve_cmd::admin(&ctx, c).await,

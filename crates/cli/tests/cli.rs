@@ -313,3 +313,60 @@ fn screen_run_reads_a_directory_and_reports_plates_hits_and_the_run() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("FT01-G02.txt: line 1: well A01: '12x' is not a reading"), "{stderr}");
 }
+
+#[test]
+fn biobank_import_reports_bad_rows_and_query_answers_protected_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let banks = write("banks.csv", "id,name,name_ja\nsendai,Sendai demo,仙台デモ\n");
+    let mut people = String::from("biobank,id,sex,diseases,consent,recontact,data\n");
+    let mut samples = String::from("biobank,id,individual,sample_type,age\n");
+    for k in 0..30 {
+        let sex = if k % 2 == 0 { "female" } else { "male" };
+        people += &format!("sendai,P{k},{sex},E11,GRU,yes,genotype_array\n");
+        samples += &format!("sendai,S{k},P{k},dna,{}\n", 40 + k);
+    }
+    people += "sendai,BAD,female,E11,NOTACODE,yes,\n";
+    let (people, samples) = (write("people.csv", &people), write("samples.csv", &samples));
+    let out = soyaku(
+        dir.path(),
+        &[
+            "biobank",
+            "import",
+            "--biobanks",
+            &banks,
+            "--individuals",
+            &people,
+            "--samples",
+            &samples,
+        ],
+    );
+    let summary = &json_lines(&out)[0];
+    assert_eq!(
+        (summary["individuals"].as_u64(), summary["samples"].as_u64()),
+        (Some(30), Some(30))
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("people.csv:32: skipped: 'NOTACODE' is not a DUO code"), "{stderr}");
+    let query = r#"{"and": [{"disease": "2型糖尿病"}, {"sex": "female"}]}"#;
+    let rows = json_lines(&soyaku(dir.path(), &["biobank", "query", query, "--format", "json"]));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["biobank"], "sendai");
+    let donors = rows[0]["donors"].as_u64().unwrap();
+    assert!((10..=25).contains(&donors), "15 women, reported with noise: {donors}");
+    let few = r#"{"and": [{"disease": "E11"}, {"age": {"min": 40, "max": 44}}]}"#;
+    let rows = json_lines(&soyaku(dir.path(), &["biobank", "query", few, "--format", "json"]));
+    assert_eq!(rows[0]["donors"], "<10", "five people are not counted out loud");
+    let boolean = json_lines(&soyaku(
+        dir.path(),
+        &["biobank", "query", few, "--granularity", "boolean", "--format", "json"],
+    ));
+    assert_eq!(
+        (boolean[0]["exists"].as_bool(), boolean[0]["donors"].is_null()),
+        (Some(false), true)
+    );
+}
