@@ -45,6 +45,9 @@ pub enum Permission {
     SeeAllScreens,
     /// Record screening runs and their confirmations.
     RecordScreens,
+    /// See protected counts in the biobank cross-search (the public sees
+    /// yes/no only).
+    SearchBiobanks,
 }
 
 impl Permission {
@@ -61,6 +64,7 @@ impl Permission {
             Permission::ViewScreens => "see screening results",
             Permission::SeeAllScreens => "see other people's screening results",
             Permission::RecordScreens => "record screening runs",
+            Permission::SearchBiobanks => "see biobank counts",
         }
     }
 }
@@ -79,9 +83,10 @@ impl Role {
     pub fn grants(self, permission: Permission) -> bool {
         use Permission::*;
         match self {
-            Role::Researcher => {
-                matches!(permission, SearchCompounds | RequestCompounds | ViewScreens)
-            }
+            Role::Researcher => matches!(
+                permission,
+                SearchCompounds | RequestCompounds | ViewScreens | SearchBiobanks
+            ),
             Role::SupportStaff => matches!(
                 permission,
                 SearchCompounds
@@ -91,11 +96,12 @@ impl Role {
                     | ViewScreens
                     | SeeAllScreens
                     | RecordScreens
+                    | SearchBiobanks
             ),
-            Role::BiobankCurator => matches!(permission, SearchCompounds),
+            Role::BiobankCurator => matches!(permission, SearchCompounds | SearchBiobanks),
             // Programme officers follow every project's outcomes.
             Role::ProgrammeOfficer => {
-                matches!(permission, SearchCompounds | ViewScreens | SeeAllScreens)
+                matches!(permission, SearchCompounds | ViewScreens | SeeAllScreens | SearchBiobanks)
             }
             // The admin runs the platform; it does not act in others' science
             // (no requests, no approvals), so its own account cannot be used

@@ -273,12 +273,21 @@ impl Guard {
                             .map(|s| catalogue.sample_record(s as u32))
                             .collect()
                     });
+                // Samples and aliquots of fewer than `min_count` people say
+                // as much about those people as their count: all go.
+                let shown = |n: u64, unit: &str| {
+                    if exists {
+                        self.report(n, key, unit)
+                    } else {
+                        Reported::FewerThan(self.policy.min_count)
+                    }
+                };
                 BankAnswer {
                     biobank: bank.id.clone(),
                     exists,
-                    donors: counted.then(|| self.report(donors, key, "donors")),
-                    samples: counted.then(|| self.report(samples, key, "samples")),
-                    aliquots: counted.then(|| self.report(aliquots, key, "aliquots")),
+                    donors: counted.then(|| shown(donors, "donors")),
+                    samples: counted.then(|| shown(samples, "samples")),
+                    aliquots: counted.then(|| shown(aliquots, "aliquots")),
                     records,
                 }
             })
@@ -368,6 +377,10 @@ mod tests {
         assert!(truth > 0 && truth < 10, "the demo has a rare cell ({truth})");
         let counted = guard.answer(&c, "eve", Granularity::Count, &[], &rare, 1).unwrap();
         assert!(counted.biobanks.iter().all(|b| b.donors == Some(Reported::FewerThan(10))));
+        assert!(
+            counted.biobanks.iter().all(|b| b.samples == Some(Reported::FewerThan(10))),
+            "nor their samples"
+        );
         let anon = guard.answer(&c, "anon:1", Granularity::Boolean, &[], &rare, 1).unwrap();
         assert!(
             anon.biobanks.iter().all(|b| !b.exists && b.donors.is_none()),

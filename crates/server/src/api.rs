@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use crate::auth::{cleared_session_cookie, session_cookie, Caller};
 use crate::hits::{self, SearchParams};
 use crate::openapi::{Doc, Param};
-use crate::{export, provision, screens, work, ApiError, AppState, Stage};
+use crate::{beacon, export, provision, screens, work, ApiError, AppState, Stage};
 
 type ApiResult = Result<Response, ApiError>;
 
@@ -90,6 +90,13 @@ const REQUEST_PARAMS: &[Param] = &[Param::path("id", "request number")];
 const JOB_PARAMS: &[Param] = &[Param::path("id", "job number")];
 
 const SCREEN_PARAMS: &[Param] = &[Param::path("id", "screening run number")];
+
+const BEACON_PARAMS: &[Param] = &[
+    Param::query("filters", "comma-separated filter ids, e.g. ICD10:E11,NCIT:C16576,OBI:0001051"),
+    Param::query("requestedGranularity", "boolean (default) or count"),
+];
+
+const BEACON_BODY: &str = "{\"meta\": {\"apiVersion\": \"v2.0\"}, \"query\": {\"filters\": [{\"id\": \"ICD10:E11\"}, {\"id\": \"age\", \"operator\": \">=\", \"value\": \"40\"}], \"requestedGranularity\": \"count\"}}";
 
 /// Every API route, with its documentation.
 pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
@@ -206,7 +213,13 @@ pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
             screens::confirm,
         )
         .add(Doc::signed_in(Method::POST, "/api/v1/screens/{id}/verify", "Recompute the run from its kept files (digest, QC, hits, curves) and compare with the record").params(SCREEN_PARAMS), screens::verify)
-        .add(Doc::signed_in(Method::GET, "/api/v1/seeds", "Seeds found (confirmed hits) the caller may see"), screens::seeds);
+        .add(Doc::signed_in(Method::GET, "/api/v1/seeds", "Seeds found (confirmed hits) the caller may see"), screens::seeds)
+        .add(Doc::public(Method::GET, "/beacon/v2/info", "Beacon v2: this beacon (the biobank cross-search)"), beacon::info)
+        .add(Doc::public(Method::GET, "/beacon/v2/filtering_terms", "Beacon v2: the filters the cross-search understands (ICD-10, sex, sample and data types, age, consent)"), beacon::filtering_terms)
+        .add(Doc::public(Method::GET, "/beacon/v2/individuals", "Beacon v2: participants matching `filters` (comma-separated ids), per biobank; boolean for the public, counts for signed-in roles that search biobanks").params(BEACON_PARAMS), beacon::individuals_get)
+        .add(Doc::public(Method::POST, "/beacon/v2/individuals", "Beacon v2 request body form of the above").body(BEACON_BODY), beacon::individuals_post)
+        .add(Doc::public(Method::GET, "/beacon/v2/biosamples", "Beacon v2: samples matching `filters`, per biobank").params(BEACON_PARAMS), beacon::biosamples_get)
+        .add(Doc::public(Method::POST, "/beacon/v2/biosamples", "Beacon v2 request body form of the above").body(BEACON_BODY), beacon::biosamples_post);
     (r.router, r.docs)
 }
 

@@ -14,6 +14,7 @@
 mod api;
 mod assets;
 mod auth;
+mod beacon;
 mod error;
 mod export;
 mod hits;
@@ -70,6 +71,7 @@ pub struct AppState {
     pub(crate) catalog: library::Catalog,
     pub(crate) requests: requests::Requests,
     pub(crate) campaigns: campaigns::Campaigns,
+    pub(crate) cross_search: beacon::CrossSearch,
     pub(crate) jobs: jobs::Jobs,
     pub(crate) data_dir: PathBuf,
     pub(crate) stage: RwLock<Stage>,
@@ -89,7 +91,9 @@ impl AppState {
         let requests = requests::Requests::attach(registry.clone(), accounts.clone()).await?;
         let jobs = jobs::Jobs::attach(registry.pool().clone(), accounts.clone()).await?;
         let campaigns = campaigns::Campaigns::attach(registry.clone(), accounts.clone()).await?;
+        let cross_search = cross_search(registry.pool(), config).await?;
         Ok(Arc::new(AppState {
+            cross_search,
             accounts,
             requests,
             campaigns,
@@ -163,6 +167,31 @@ pub fn start_jobs(state: Arc<AppState>, slots: usize) -> tokio::sync::watch::Sen
     tokio::spawn(work::runner(state, slots).run(stopped));
     stop
 }
+
+/// The biobank catalogue to search: the imported one, else (with the demo
+/// enabled) the synthetic three-biobank demo, else none.
+async fn cross_search(
+    pool: &sqlx::AnyPool,
+    config: &Config,
+) -> anyhow::Result<beacon::CrossSearch> {
+    let store = biobank::store::Store::attach(pool.clone()).await?;
+    let (catalogue, synthetic) = match store.load().await? {
+        Some(c) => (c, false),
+        None if config.load_demo => {
+            let (b, p, s) = biobank::synth::generate(DEMO_BIOBANK_SCALE, 20261122);
+            (biobank::Catalogue::build(b, p, s)?, true)
+        }
+        None => (biobank::Catalogue::build(Vec::new(), Vec::new(), Vec::new())?, false),
+    };
+    let secret = biobank::protect::secret_in(&config.data_dir)
+        .with_context(|| format!("the biobank noise key in {}", config.data_dir.display()))?;
+    let guard = biobank::Guard::new(biobank::Policy::default(), secret);
+    Ok(beacon::CrossSearch { catalogue, guard, synthetic })
+}
+
+/// The demo catalogue's size: a tenth of the three biobanks (about 52,000
+/// synthetic participants, 140,000 samples), built in a fraction of a second.
+const DEMO_BIOBANK_SCALE: f64 = 0.1;
 
 /// Longest any request may take before it is answered 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);

@@ -36,7 +36,9 @@ async fn site() -> Site {
         addr: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().join("data"),
         database_url: None,
-        load_demo: false,
+        // Loads the synthetic biobank demo; the compound demo is loaded by
+        // `start`, called below without it.
+        load_demo: true,
         secure_cookies: None,
         job_slots: 1,
     };
@@ -760,4 +762,58 @@ async fn a_screening_run_is_recorded_confirmed_and_verified_through_the_api() {
     assert!(html.contains("class=\"doseplot\""));
     let compound = s.call(Method::GET, "/compounds/SY-0000002", &rita, None).await.text();
     assert!(compound.contains("class=\"doseplot\""), "the compound page shows its curve");
+}
+
+#[tokio::test]
+async fn the_beacon_answers_the_public_with_yes_or_no_and_researchers_with_protected_counts() {
+    let s = site().await;
+    let info = s.call(Method::GET, "/beacon/v2/info", &As::default(), None).await.json();
+    assert_eq!(info["meta"]["apiVersion"], "v2.0.0");
+    assert!(info["response"]["description"].as_str().unwrap().contains("SYNTHETIC"));
+    let terms =
+        s.call(Method::GET, "/beacon/v2/filtering_terms", &As::default(), None).await.json();
+    let ids: Vec<&str> = terms["response"]["filteringTerms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"ICD10:E11") && ids.contains(&"NCIT:C16576"));
+    let uri = "/beacon/v2/individuals?filters=ICD10:E11,NCIT:C16576&requestedGranularity=count";
+    // The public asks for counts and gets yes or no.
+    let public = s.call(Method::GET, uri, &As::default(), None).await.json();
+    assert_eq!(public["meta"]["returnedGranularity"], "boolean", "{public}");
+    assert!(public["responseSummary"].get("numTotalResults").is_none());
+    assert!(public["response"]["resultSets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r.get("resultsCount").is_none()));
+    // A researcher gets counts per biobank.
+    let rita = s.sign_in("rita").await;
+    let counted = s.call(Method::GET, uri, &rita, None).await.json();
+    assert_eq!(counted["meta"]["returnedGranularity"], "count");
+    let sets = counted["response"]["resultSets"].as_array().unwrap();
+    assert_eq!(sets.len(), 3);
+    assert!(sets.iter().any(|r| r["resultsCount"].as_u64().is_some_and(|n| n > 100)), "{counted}");
+    // The POST form with an age filter; a rare cell shows no number.
+    let body = json!({"meta": {"apiVersion": "v2.0"}, "query": {"filters": [
+        {"id": "ICD10:G12.2"}, {"id": "NCIT:C16576"}, {"id": "age", "operator": "<=", "value": "20"}],
+        "requestedGranularity": "count"}});
+    let rare = s.call(Method::POST, "/beacon/v2/biosamples", &rita, Some(body)).await.json();
+    for set in rare["response"]["resultSets"].as_array().unwrap() {
+        assert!(set["resultsCount"].is_null() && set["exists"] == false, "{rare}");
+    }
+    let bad = s.call(Method::GET, "/beacon/v2/individuals?filters=XYZ:1", &rita, None).await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "bad_request");
+    // Every query is in the audit log.
+    let ada = s.sign_in("ada").await;
+    let log = s.call(Method::GET, "/api/v1/audit?limit=20", &ada, None).await.json();
+    let queries = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "biobank.query")
+        .count();
+    assert!(queries >= 3, "{log}");
 }
