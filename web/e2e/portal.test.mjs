@@ -349,3 +349,34 @@ test("staff record a screen from reader files, confirm its hit as a seed, and th
   assert.equal((await rob.page.goto(runUrl)).status(), 404);
   await rob.context.close();
 });
+
+test("biobank cross-search: criteria by name, counts per biobank for a researcher, yes/no for the admin", async () => {
+  const rita = await signedIn("rita", "ja");
+  await rita.page.click("#nav-biobanks");
+  assert.match(await rita.page.textContent("h1"), /バイオバンク横断検索/);
+  assert.ok(await rita.page.isVisible("#synthetic-note"), "synthetic data is labelled");
+  await rita.page.fill("#bb-disease", "乳がん");
+  await rita.page.selectOption("#bb-sex", "female");
+  await rita.page.selectOption("#bb-sample-type", "dna");
+  await Promise.all([rita.page.waitForURL(/disease=/), rita.page.click("#bb-search")]);
+  const rows = await rita.page.$$eval("#biobank-results tbody tr", (trs) =>
+    trs.map((tr) => ({ bank: tr.dataset.biobank, donors: tr.querySelector("td.donors").textContent.trim() })),
+  );
+  assert.deepEqual(rows.map((r) => r.bank), ["tmm", "bbj", "ncbn"]);
+  assert.ok(rows.every((r) => r.donors === "10未満" || Number(r.donors) >= 10), JSON.stringify(rows));
+  assert.ok(rows.some((r) => Number(r.donors) > 50), JSON.stringify(rows));
+  await shot(rita.page, "biobank-search");
+  // A rare combination shows no number.
+  await rita.page.fill("#bb-disease", "G12.2");
+  await rita.page.fill("#bb-age-max", "20");
+  await Promise.all([rita.page.waitForURL(/age_max=20/), rita.page.click("#bb-search")]);
+  const rare = await rita.page.$$eval("#biobank-results td.donors", (tds) => tds.map((t) => t.textContent.trim()));
+  assert.ok(rare.every((d) => d === "10未満"), JSON.stringify(rare));
+  await rita.context.close();
+
+  const ada = await signedIn("ada");
+  await ada.page.goto(`${base}/biobanks?disease=C50`);
+  assert.equal(await ada.page.locator("#biobank-results td.donors").count(), 0, "no counts for a role that does not search biobanks");
+  assert.equal(await ada.page.locator("#biobank-results td.exists").count(), 3);
+  await ada.context.close();
+});

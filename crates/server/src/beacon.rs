@@ -188,6 +188,45 @@ pub enum Entry {
     Biosamples,
 }
 
+/// Answers `query` for `caller` at the granularity they may have (at most
+/// `requested`), auditing it as `target`: the one path the Beacon API and
+/// the search page share.
+pub(crate) async fn protected(
+    state: &AppState,
+    caller: Option<&crate::auth::Caller>,
+    query: &Query,
+    requested: Granularity,
+    target: &str,
+) -> Result<(Granularity, biobank::Answer), ApiError> {
+    let search = &state.cross_search;
+    let plan = query.plan(&search.catalogue).map_err(|e| ApiError::bad_request(e.0))?;
+    // The most a caller may see: boolean for the public, count for roles
+    // that search biobanks; records need an approved access request, which
+    // nobody holds yet, so they are never given here.
+    let allowed = match caller {
+        Some(c) if c.actor.can(Permission::SearchBiobanks) => Granularity::Count,
+        _ => Granularity::Boolean,
+    };
+    let given = requested.min(allowed);
+    let who = caller.map_or("anon".to_owned(), |c| format!("user:{}", c.actor.user_id));
+    let day = library::now().div_euclid(86_400);
+    let matched = search.catalogue.evaluate(&plan);
+    let result = search.guard.answer(&search.catalogue, &who, given, &[], &matched, day);
+    state
+        .accounts
+        .audit(
+            caller.map(|c| &c.actor),
+            "biobank.query",
+            target,
+            json!({"plan": plan, "granularity": given, "refused": result.as_ref().err().map(ToString::to_string)}),
+        )
+        .await?;
+    let answer = result.map_err(|e| {
+        ApiError::new(axum::http::StatusCode::TOO_MANY_REQUESTS, "refused", e.to_string())
+    })?;
+    Ok((given, answer))
+}
+
 async fn answer(
     state: &AppState,
     caller: Option<crate::auth::Caller>,
@@ -195,38 +234,14 @@ async fn answer(
     filters: Vec<Filter>,
     requested: Granularity,
 ) -> Result<Response, ApiError> {
-    let search = &state.cross_search;
     let query = if filters.is_empty() {
         Query::Age { min: 0, max: u8::MAX }
     } else {
         Query::And(filters.iter().map(criterion).collect::<Result<_, _>>()?)
     };
-    let plan = query.plan(&search.catalogue).map_err(|e| ApiError::bad_request(e.0))?;
-    // The most a caller may see: boolean for the public, count for roles
-    // that search biobanks; records need an approved access request, which
-    // nobody holds yet, so they are never given here.
-    let allowed = match &caller {
-        Some(c) if c.actor.can(Permission::SearchBiobanks) => Granularity::Count,
-        _ => Granularity::Boolean,
-    };
-    let given = requested.min(allowed);
-    let who = caller.as_ref().map_or("anon".to_owned(), |c| format!("user:{}", c.actor.user_id));
-    let day = library::now().div_euclid(86_400);
-    let matched = search.catalogue.evaluate(&plan);
-    let result = search.guard.answer(&search.catalogue, &who, given, &[], &matched, day);
     let entity = if entry == Entry::Individuals { "individual" } else { "biosample" };
-    state
-        .accounts
-        .audit(
-            caller.as_ref().map(|c| &c.actor),
-            "biobank.query",
-            &format!("beacon:{entity}s"),
-            json!({"plan": plan, "granularity": given, "refused": result.as_ref().err().map(ToString::to_string)}),
-        )
-        .await?;
-    let answer = result.map_err(|e| {
-        ApiError::new(axum::http::StatusCode::TOO_MANY_REQUESTS, "refused", e.to_string())
-    })?;
+    let (given, answer) =
+        protected(state, caller.as_ref(), &query, requested, &format!("beacon:{entity}s")).await?;
     let count = |b: &biobank::protect::BankAnswer| match entry {
         Entry::Individuals => b.donors,
         Entry::Biosamples => b.samples,

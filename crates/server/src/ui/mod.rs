@@ -2,6 +2,7 @@
 //! without JavaScript except the structure editor; every action the pages
 //! offer goes through the same domain calls as the API.
 
+mod biobanks;
 mod charts;
 mod i18n;
 mod jobs;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(requests::routes())
         .merge(jobs::routes())
         .merge(screens::routes())
+        .merge(biobanks::routes())
 }
 
 pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
@@ -85,6 +87,7 @@ pub(crate) fn layout(
                             @if c.actor.can(accounts::Permission::ViewScreens) {
                                 a #nav-screens href="/screens" { (t.nav_screens) }
                             }
+                            a #nav-biobanks href="/biobanks" { (t.nav_biobanks) }
                             @if c.actor.can(accounts::Permission::ImportCompounds) {
                                 a #nav-import href="/import" { (t.nav_import) }
                             }
