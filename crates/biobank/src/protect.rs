@@ -23,14 +23,14 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::catalogue::Catalogue;
 use crate::query::{Bits, Counts, Matched};
 
 /// How much of an answer a caller may see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Granularity {
     /// Yes or no per biobank.
@@ -70,7 +70,7 @@ impl Default for Policy {
 }
 
 /// A protected count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reported {
     /// The (noisy) count.
@@ -80,10 +80,14 @@ pub enum Reported {
 }
 
 /// One biobank's part of an answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BankAnswer {
     /// Biobank id.
     pub biobank: String,
+    /// Its name, in English and Japanese.
+    pub name: String,
+    /// 日本語名.
+    pub name_ja: String,
     /// At least `min_count` donors match.
     pub exists: bool,
     /// Donors, samples and aliquots (count and record granularity).
@@ -284,6 +288,8 @@ impl Guard {
                 };
                 BankAnswer {
                     biobank: bank.id.clone(),
+                    name: bank.name.clone(),
+                    name_ja: bank.name_ja.clone(),
                     exists,
                     donors: counted.then(|| shown(donors, "donors")),
                     samples: counted.then(|| shown(samples, "samples")),

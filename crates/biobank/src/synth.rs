@@ -168,6 +168,20 @@ pub fn biobanks() -> Vec<Biobank> {
     ]
 }
 
+/// One demo biobank's part of [`generate`] (a node's own catalogue): its
+/// record, participants and samples.
+pub fn generate_for(
+    scale: f64,
+    seed: u64,
+    biobank: &str,
+) -> (Vec<Biobank>, Vec<Individual>, Vec<Sample>) {
+    let (banks, people, samples) = generate(scale, seed);
+    let people: Vec<Individual> = people.into_iter().filter(|p| p.biobank == biobank).collect();
+    let ids: std::collections::HashSet<&str> = people.iter().map(|p| p.id.as_str()).collect();
+    let samples = samples.into_iter().filter(|s| ids.contains(s.individual.as_str())).collect();
+    (banks.into_iter().filter(|b| b.id == biobank).collect(), people, samples)
+}
+
 /// A synthetic catalogue at `scale` (1.0: about 520,000 participants and
 /// 1.5 million samples).
 pub fn generate(scale: f64, seed: u64) -> (Vec<Biobank>, Vec<Individual>, Vec<Sample>) {

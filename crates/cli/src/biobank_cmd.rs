@@ -55,12 +55,83 @@ pub(crate) enum BiobankCommand {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// Runs this biobank's node of the cross-search: its catalogue (the
+    /// imported one, or one synthetic demo biobank) behind the GA4GH Beacon
+    /// v2 API, protected here with this node's own noise secret and budget.
+    /// Either listens (`--addr`; the cross-search calls in) or, where no
+    /// inbound port may be opened, polls the cross-search (`--pull URL`).
+    /// Prints `listening on http://…` or `polling …` when ready.
+    Node {
+        /// Address to listen on, e.g. 0.0.0.0:7100 (port 0: any free one).
+        #[arg(long, required_unless_present = "pull", conflicts_with = "pull")]
+        addr: Option<std::net::SocketAddr>,
+        /// Poll the cross-search at this base URL for queries instead.
+        #[arg(long)]
+        pull: Option<String>,
+        /// File holding the token shared with the cross-search (at least
+        /// 16 characters; e.g. `openssl rand -hex 32 > node.token`).
+        #[arg(long, env = "SOYAKU_NODE_TOKEN_FILE")]
+        token_file: PathBuf,
+        /// Serve this synthetic demo biobank (tmm, bbj or ncbn) instead of
+        /// the imported catalogue.
+        #[arg(long)]
+        demo: Option<String>,
+        /// Size of the demo biobank (1.0: its full synthetic size).
+        #[arg(long, default_value_t = 0.1)]
+        demo_scale: f64,
+    },
 }
 
 pub(crate) async fn run(ctx: &Context, command: BiobankCommand) -> Result<()> {
     let registry = ctx.registry().await?;
     let store = Store::attach(registry.pool().clone()).await?;
     match command {
+        BiobankCommand::Node { addr, pull, token_file, demo, demo_scale } => {
+            crate::serve_cmd::init_logs(crate::serve_cmd::LogFormat::Text);
+            let text = fs_err::read_to_string(&token_file)?;
+            let token = federation::Token::new(&text)
+                .with_context(|| format!("the token in {}", token_file.display()))?;
+            let (catalogue, synthetic) = match &demo {
+                Some(bank) => {
+                    if !biobank::synth::biobanks().iter().any(|b| &b.id == bank) {
+                        bail!("--demo takes tmm, bbj or ncbn, not '{bank}'");
+                    }
+                    let (b, p, s) = biobank::synth::generate_for(demo_scale, 20261122, bank);
+                    (biobank::Catalogue::build(b, p, s)?, true)
+                }
+                None => (
+                    store.load().await?.context(
+                        "no biobank catalogue here: import one (soyaku biobank import) or use --demo tmm",
+                    )?,
+                    false,
+                ),
+            };
+            let guard = Guard::new(Policy::default(), biobank::protect::secret_in(&ctx.data)?);
+            let node = std::sync::Arc::new(biobank::node::Node::new(catalogue, guard, synthetic));
+            use std::io::Write as _;
+            match (addr, pull) {
+                (_, Some(url)) => {
+                    println!("polling {url}");
+                    std::io::stdout().flush()?;
+                    let (stop, stopped) = tokio::sync::watch::channel(false);
+                    tokio::spawn(async move {
+                        server::shutdown_signal().await;
+                        stop.send_replace(true);
+                    });
+                    federation::pull(node, &url, &token, stopped).await?;
+                }
+                (Some(addr), None) => {
+                    let listener = tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("listening on {addr}"))?;
+                    println!("listening on http://{}", listener.local_addr()?);
+                    std::io::stdout().flush()?;
+                    server::serve_node(listener, node, token, server::shutdown_signal()).await?;
+                }
+                (None, None) => bail!("give --addr to listen or --pull URL to poll"),
+            }
+            Ok(())
+        }
         BiobankCommand::Import { biobanks, individuals, samples } => {
             if biobanks.is_none() && individuals.is_none() && samples.is_none() {
                 bail!("give --biobanks, --individuals and/or --samples");

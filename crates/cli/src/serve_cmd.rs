@@ -33,22 +33,33 @@ pub(crate) struct ServeArgs {
     /// How many jobs (imports, index builds) run at once; each uses every core.
     #[arg(long, default_value_t = 1)]
     job_slots: usize,
+    /// The biobank nodes the cross-search asks (a TOML federation file:
+    /// `[[node]]` with name, url or `mode = "pull"`, token_file,
+    /// timeout_ms); by default the catalogue imported here, else the demo's
+    /// three nodes.
+    #[arg(long, env = "SOYAKU_FEDERATION")]
+    federation: Option<std::path::PathBuf>,
     /// Log line format.
     #[arg(long, value_enum, default_value_t)]
     log_format: LogFormat,
 }
 
-pub(crate) async fn serve(ctx: &Context, args: ServeArgs) -> Result<()> {
+/// Logs to standard error, as text or JSON lines; `SOYAKU_LOG` filters.
+pub(crate) fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SOYAKU_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    match args.log_format {
+    match format {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),
     }
+}
+
+pub(crate) async fn serve(ctx: &Context, args: ServeArgs) -> Result<()> {
+    init_logs(args.log_format);
     server::serve(server::Config {
         addr: args.addr,
         data_dir: ctx.data.clone(),
@@ -56,6 +67,7 @@ pub(crate) async fn serve(ctx: &Context, args: ServeArgs) -> Result<()> {
         load_demo: !args.no_demo,
         secure_cookies: args.secure_cookies,
         job_slots: args.job_slots,
+        federation: args.federation,
     })
     .await
 }

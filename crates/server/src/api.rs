@@ -96,6 +96,8 @@ const BEACON_PARAMS: &[Param] = &[
     Param::query("requestedGranularity", "boolean (default) or count"),
 ];
 
+const WAIT_PARAMS: &[Param] = &[Param::query("wait_ms", "how long to wait for a query, ms")];
+const REPLY_PARAMS: &[Param] = &[Param::path("id", "the query's number")];
 const BEACON_BODY: &str = "{\"meta\": {\"apiVersion\": \"v2.0\"}, \"query\": {\"filters\": [{\"id\": \"ICD10:E11\"}, {\"id\": \"age\", \"operator\": \">=\", \"value\": \"40\"}], \"requestedGranularity\": \"count\"}}";
 
 /// Every API route, with its documentation.
@@ -219,7 +221,12 @@ pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
         .add(Doc::public(Method::GET, "/beacon/v2/individuals", "Beacon v2: participants matching `filters` (comma-separated ids), per biobank; boolean for the public, counts for signed-in roles that search biobanks").params(BEACON_PARAMS), beacon::individuals_get)
         .add(Doc::public(Method::POST, "/beacon/v2/individuals", "Beacon v2 request body form of the above").body(BEACON_BODY), beacon::individuals_post)
         .add(Doc::public(Method::GET, "/beacon/v2/biosamples", "Beacon v2: samples matching `filters`, per biobank").params(BEACON_PARAMS), beacon::biosamples_get)
-        .add(Doc::public(Method::POST, "/beacon/v2/biosamples", "Beacon v2 request body form of the above").body(BEACON_BODY), beacon::biosamples_post);
+        .add(Doc::public(Method::POST, "/beacon/v2/biosamples", "Beacon v2 request body form of the above").body(BEACON_BODY), beacon::biosamples_post)
+        .add(Doc::public(Method::GET, "/beacon/v2/configuration", "Beacon v2: this beacon's configuration (entry types, default granularity)"), beacon::configuration)
+        .add(Doc::public(Method::GET, "/beacon/v2/map", "Beacon v2: where each entry type is served"), beacon::map)
+        .add(Doc::public(Method::GET, "/beacon/v2/entry_types", "Beacon v2: the entry types served (individual, biosample)"), beacon::entry_types)
+        .add(Doc::public(Method::GET, "/federation/v1/next", "For pull-mode biobank nodes (bearer: the node's token): the next query, waiting up to `wait_ms` (≤ 25,000); 204 when none came").params(WAIT_PARAMS), beacon::next_job)
+        .add(Doc::public(Method::POST, "/federation/v1/reply/{id}", "For pull-mode biobank nodes (bearer: the node's token): the reply to query `id`").params(REPLY_PARAMS).body("{\"status\": 200|400|429, \"body\": Beacon response}"), beacon::reply);
     (r.router, r.docs)
 }
 

@@ -1,152 +1,56 @@
 //! The cross-search's GA4GH Beacon v2 API at `/beacon/v2/`: `info`,
-//! `filtering_terms`, and the `individuals` and `biosamples` entry types
-//! (GET with `filters=` and `requestedGranularity=`, or POST with a Beacon
-//! request body). A thin layer over the `biobank` crate: filters become a
-//! query, the query is answered per biobank, and `biobank::Guard` decides
-//! what the caller may see — anonymous callers at most `boolean`, signed-in
-//! roles that may search biobanks `count`. Every query is audited.
+//! `filtering_terms`, `configuration`, `map`, `entry_types`, and the
+//! `individuals` and `biosamples` entry types (GET with `filters=` and
+//! `requestedGranularity=`, or POST with a Beacon request body); and the
+//! two endpoints pull-mode nodes poll (`/federation/v1/`). A thin layer
+//! over the `federation` crate: the caller's role caps the granularity —
+//! anonymous callers at most `boolean`, signed-in roles that may search
+//! biobanks `count` — the query goes to every node, and the answer names
+//! each node's status. Every query is audited.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use accounts::Permission;
 use axum::extract::{Query as UrlQuery, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use biobank::protect::Reported;
-use biobank::{Catalogue, Granularity, Guard, Query};
+use biobank::beacon::{filters_from_list, Entry, Identity, Request};
+use biobank::Granularity;
+use federation::{Federation, Gathered, PostedReply};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::MaybeCaller;
 use crate::{ApiError, AppState};
 
-const BEACON_ID: &str = "jp.soyaku.biobank-cross-search";
-const API_VERSION: &str = "v2.0.0";
-
-/// The catalogue searched and the guard answering for it.
+/// The cross-search: who it is and the nodes it asks.
 pub struct CrossSearch {
-    /// The catalogue (the imported one, or the synthetic demo).
-    pub catalogue: Catalogue,
-    /// Protection.
-    pub guard: Guard,
-    /// Whether the catalogue is the synthetic demo.
-    pub synthetic: bool,
-}
-
-fn meta(entity: &str, granularity: Option<Granularity>, request: Value) -> Value {
-    let mut m = json!({
-        "beaconId": BEACON_ID,
-        "apiVersion": API_VERSION,
-        "returnedSchemas": [{"entityType": entity, "schema": format!("beacon-{entity}-{API_VERSION}")}],
-    });
-    if let Some(g) = granularity {
-        m["returnedGranularity"] = json!(g);
-        m["receivedRequestSummary"] = request;
-    }
-    m
+    /// Its Beacon identity.
+    pub identity: Identity,
+    /// The nodes.
+    pub federation: Federation,
 }
 
 pub async fn info(State(state): State<Arc<AppState>>) -> Json<Value> {
-    let search = &state.cross_search;
-    let description = if search.synthetic {
-        "Soyaku biobank cross-search over SYNTHETIC demo biobanks (no real participant data)"
-    } else {
-        "Soyaku biobank cross-search"
-    };
-    Json(json!({
-        "meta": meta("info", None, Value::Null),
-        "response": {
-            "id": BEACON_ID,
-            "name": "Soyaku biobank cross-search (バイオバンク横断検索)",
-            "apiVersion": API_VERSION,
-            "environment": if search.synthetic { "dev" } else { "prod" },
-            "organization": {"id": "soyaku", "name": "Soyaku"},
-            "description": description,
-            "version": env!("CARGO_PKG_VERSION"),
-        }
-    }))
+    Json(state.cross_search.identity.info())
 }
 
-pub async fn filtering_terms() -> Json<Value> {
-    let icd = biobank::terms::icd10();
-    let mut terms: Vec<Value> = icd
-        .codes
-        .iter()
-        .map(|d| {
-            json!({"type": "ontologyTerm", "id": format!("ICD10:{}", d.code), "label": d.english,
-                        "labels": {"ja": d.japanese}, "scopes": ["individual", "biosample"]})
-        })
-        .collect();
-    terms.push(json!({"type": "ontologyTerm", "id": "NCIT:C16576", "label": "female", "scopes": ["individual"]}));
-    terms.push(json!({"type": "ontologyTerm", "id": "NCIT:C20197", "label": "male", "scopes": ["individual"]}));
-    for t in biobank::terms::SampleType::ALL {
-        terms.push(json!({"type": "ontologyTerm", "id": t.ontology_id(), "label": t.label(), "scopes": ["biosample"]}));
-    }
-    for t in biobank::terms::DataType::ALL {
-        terms.push(json!({"type": "ontologyTerm", "id": t.ontology_id(), "label": t.label(), "scopes": ["individual"]}));
-    }
-    terms.push(json!({"type": "alphanumeric", "id": "age", "label": "age at collection (years; operators >=, <=, =)", "scopes": ["biosample"]}));
-    terms.push(json!({"type": "alphanumeric", "id": "consent", "label": "consent allows: commercial, health_medical, non_genetic, ancestry", "scopes": ["individual"]}));
-    Json(json!({
-        "meta": meta("filteringTerm", None, Value::Null),
-        "response": {
-            "filteringTerms": terms,
-            "resources": [
-                {"id": "ICD10", "name": "International Classification of Diseases, 10th revision", "url": "https://icd.who.int/browse10"},
-                {"id": "NCIT", "name": "NCI Thesaurus", "url": "https://ncit.nci.nih.gov"},
-                {"id": "UBERON", "name": "Uberon anatomy ontology", "url": "http://purl.obolibrary.org/obo/uberon.owl"},
-                {"id": "OBI", "name": "Ontology for Biomedical Investigations", "url": "http://purl.obolibrary.org/obo/obi.owl"},
-            ],
-        }
-    }))
+pub async fn filtering_terms(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(state.cross_search.identity.filtering_terms())
 }
 
-/// A Beacon filter.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-pub struct Filter {
-    id: String,
-    #[serde(default)]
-    operator: Option<String>,
-    #[serde(default)]
-    value: Option<String>,
+pub async fn configuration(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(state.cross_search.identity.configuration())
 }
 
-fn criterion(f: &Filter) -> Result<Query, ApiError> {
-    let bad = |m: String| ApiError::bad_request(m);
-    let id = f.id.trim();
-    match (id, f.operator.as_deref(), f.value.as_deref()) {
-        ("age", Some(op), Some(v)) => {
-            let n: u8 = v
-                .trim()
-                .parse()
-                .map_err(|_| bad(format!("age '{v}' is not a whole number of years")))?;
-            Ok(match op {
-                ">=" => Query::Age { min: n, max: u8::MAX },
-                ">" => Query::Age { min: n.saturating_add(1), max: u8::MAX },
-                "<=" => Query::Age { min: 0, max: n },
-                "<" => Query::Age { min: 0, max: n.saturating_sub(1) },
-                "=" => Query::Age { min: n, max: n },
-                other => return Err(bad(format!("age takes >=, >, <=, < or =, not '{other}'"))),
-            })
-        }
-        ("consent", _, Some(v)) => serde_json::from_value(json!({"consent": v})).map_err(|_| {
-            bad(format!("consent '{v}' is not commercial, health_medical, non_genetic or ancestry"))
-        }),
-        ("NCIT:C16576", ..) => Ok(Query::Sex(biobank::Sex::Female)),
-        ("NCIT:C20197", ..) => Ok(Query::Sex(biobank::Sex::Male)),
-        (id, ..) => {
-            let code = id.strip_prefix("ICD10:").unwrap_or(id);
-            if biobank::terms::icd10().id(code).is_some() {
-                Ok(Query::Disease(code.to_owned()))
-            } else if biobank::terms::SampleType::parse(id).is_some() {
-                Ok(Query::SampleType(id.to_owned()))
-            } else if biobank::terms::DataType::parse(id).is_some() {
-                Ok(Query::Data(id.to_owned()))
-            } else {
-                Err(bad(format!("unknown filter '{id}'; see /beacon/v2/filtering_terms")))
-            }
-        }
-    }
+pub async fn map(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(state.cross_search.identity.map("/beacon/v2"))
+}
+
+pub async fn entry_types(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(state.cross_search.identity.entry_types())
 }
 
 #[derive(Deserialize, Default)]
@@ -156,190 +60,170 @@ pub struct GetParams {
     requested_granularity: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
-pub struct Request {
-    #[serde(default)]
-    query: RequestQuery,
-}
-
-#[derive(Deserialize, Default)]
-pub struct RequestQuery {
-    #[serde(default)]
-    filters: Vec<Filter>,
-    #[serde(default, rename = "requestedGranularity")]
-    requested_granularity: Option<String>,
-}
-
-fn granularity(text: Option<&str>) -> Result<Granularity, ApiError> {
-    match text.unwrap_or("boolean") {
-        "boolean" => Ok(Granularity::Boolean),
-        "count" => Ok(Granularity::Count),
-        "record" => Ok(Granularity::Record),
-        other => Err(ApiError::bad_request(format!(
-            "requestedGranularity '{other}' is not boolean, count or record"
-        ))),
-    }
-}
-
-/// Which entry type is asked for.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Entry {
-    Individuals,
-    Biosamples,
-}
-
-/// Answers `query` for `caller` at the granularity they may have (at most
-/// `requested`), auditing it as `target`: the one path the Beacon API and
-/// the search page share.
+/// Asks every node `request` (whose query and granularity are already
+/// checked) for `caller`, capping the granularity by the caller's role and
+/// auditing it as `target`: the one path the Beacon API and the search page
+/// share. Returns the granularity given and what the nodes said.
 pub(crate) async fn protected(
     state: &AppState,
     caller: Option<&crate::auth::Caller>,
-    query: &Query,
-    requested: Granularity,
+    entry: Entry,
+    mut request: Request,
     target: &str,
-) -> Result<(Granularity, biobank::Answer), ApiError> {
-    let search = &state.cross_search;
-    let plan = query.plan(&search.catalogue).map_err(|e| ApiError::bad_request(e.0))?;
-    // The most a caller may see: boolean for the public, count for roles
-    // that search biobanks; records need an approved access request, which
-    // nobody holds yet, so they are never given here.
+) -> Result<(Granularity, Gathered), ApiError> {
+    let bad = |e: biobank::QueryError| ApiError::bad_request(e.0);
+    let query = request.query().map_err(bad)?;
+    let requested = request.granularity().map_err(bad)?;
+    // Records need an approved access request and come from the biobank
+    // itself, so the cross-search gives at most counts, and those only to
+    // roles that search biobanks.
     let allowed = match caller {
         Some(c) if c.actor.can(Permission::SearchBiobanks) => Granularity::Count,
         _ => Granularity::Boolean,
     };
     let given = requested.min(allowed);
+    request.query.requested_granularity =
+        Some(serde_json::to_value(given).expect("a name").as_str().unwrap_or("boolean").to_owned());
     let who = caller.map_or("anon".to_owned(), |c| format!("user:{}", c.actor.user_id));
-    let day = library::now().div_euclid(86_400);
-    let matched = search.catalogue.evaluate(&plan);
-    let result = search.guard.answer(&search.catalogue, &who, given, &[], &matched, day);
+    let gathered = state.cross_search.federation.ask(entry, &request, &who).await;
     state
         .accounts
         .audit(
             caller.map(|c| &c.actor),
             "biobank.query",
             target,
-            json!({"plan": plan, "granularity": given, "refused": result.as_ref().err().map(ToString::to_string)}),
+            json!({"query": query, "granularity": given, "nodes": gathered.nodes}),
         )
         .await?;
-    let answer = result.map_err(|e| {
-        ApiError::new(axum::http::StatusCode::TOO_MANY_REQUESTS, "refused", e.to_string())
-    })?;
-    Ok((given, answer))
+    if let Some(m) = gathered.bad_request() {
+        return Err(ApiError::bad_request(m));
+    }
+    if let Some(m) = gathered.refused() {
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "refused", m));
+    }
+    Ok((given, gathered))
 }
 
+/// Answers a Beacon entry request; failures too are Beacon error documents.
 async fn answer(
     state: &AppState,
     caller: Option<crate::auth::Caller>,
     entry: Entry,
-    filters: Vec<Filter>,
-    requested: Granularity,
-) -> Result<Response, ApiError> {
-    let query = if filters.is_empty() {
-        Query::Age { min: 0, max: u8::MAX }
-    } else {
-        Query::And(filters.iter().map(criterion).collect::<Result<_, _>>()?)
+    request: Result<Request, String>,
+) -> Response {
+    let identity = &state.cross_search.identity;
+    let request = match request {
+        Ok(r) => r,
+        Err(message) => {
+            let doc = identity.error(400, &message, None);
+            return (StatusCode::BAD_REQUEST, Json(doc)).into_response();
+        }
     };
-    let entity = if entry == Entry::Individuals { "individual" } else { "biosample" };
-    let (given, answer) =
-        protected(state, caller.as_ref(), &query, requested, &format!("beacon:{entity}s")).await?;
-    let count = |b: &biobank::protect::BankAnswer| match entry {
-        Entry::Individuals => b.donors,
-        Entry::Biosamples => b.samples,
+    let answered = async {
+        let requested = request.granularity().map_err(|e| ApiError::bad_request(e.0))?;
+        let target = format!("beacon:{}", entry.path());
+        let (given, gathered) =
+            protected(state, caller.as_ref(), entry, request.clone(), &target).await?;
+        let nodes = Some(json!({"nodes": gathered.nodes}));
+        Ok::<_, ApiError>(identity.results(
+            entry,
+            &request,
+            requested,
+            given,
+            &gathered.banks,
+            nodes,
+        ))
     };
-    let shown = |r: Option<Reported>| match r {
-        Some(Reported::About(n)) => json!(n),
-        // Beacon has no "fewer than"; such sets say they exist or not and
-        // carry no count.
-        _ => Value::Null,
-    };
-    let sets: Vec<Value> = answer
-        .biobanks
-        .iter()
-        .map(|b| {
-            let mut set = json!({"id": b.biobank, "setType": "dataset", "exists": b.exists});
-            if given == Granularity::Count {
-                set["resultsCount"] = shown(count(b));
-                if let Some(Reported::FewerThan(k)) = count(b) {
-                    set["info"] = json!({"countSuppressed": format!("fewer than {k}")});
-                }
-            }
-            set
-        })
-        .collect();
-    let total: u64 = answer
-        .biobanks
-        .iter()
-        .filter_map(|b| match count(b) {
-            Some(Reported::About(n)) => Some(n),
-            _ => None,
-        })
-        .sum();
-    let exists = answer.biobanks.iter().any(|b| b.exists);
-    let request = json!({
-        "apiVersion": API_VERSION, "requestedSchemas": [],
-        "filters": filters.iter().map(|f| f.id.clone()).collect::<Vec<_>>(),
-        "requestedGranularity": requested, "pagination": {"skip": 0, "limit": 0},
-    });
-    let mut summary = json!({"exists": exists});
-    if given == Granularity::Count {
-        summary["numTotalResults"] = json!(total);
+    match answered.await {
+        Ok(doc) => Json(doc).into_response(),
+        Err(e) => {
+            let doc = identity.error(e.status.as_u16(), &e.message, Some(&request));
+            (e.status, Json(doc)).into_response()
+        }
     }
-    Ok(Json(json!({
-        "meta": meta(entity, Some(given), request),
-        "responseSummary": summary,
-        "response": {"resultSets": sets},
-    }))
-    .into_response())
+}
+
+fn from_get(p: GetParams) -> Result<Request, String> {
+    let filters = filters_from_list(p.filters.as_deref().unwrap_or(""));
+    Ok(Request::from_filters(filters, p.requested_granularity))
+}
+
+fn from_body(body: &[u8]) -> Result<Request, String> {
+    serde_json::from_slice(body)
+        .map_err(|e| format!("the request body is not a Beacon request: {e}"))
 }
 
 pub async fn individuals_get(
     State(state): State<Arc<AppState>>,
     MaybeCaller(caller): MaybeCaller,
     UrlQuery(p): UrlQuery<GetParams>,
-) -> Result<Response, ApiError> {
-    entry_get(&state, caller, Entry::Individuals, p).await
+) -> Response {
+    answer(&state, caller, Entry::Individuals, from_get(p)).await
 }
 
 pub async fn biosamples_get(
     State(state): State<Arc<AppState>>,
     MaybeCaller(caller): MaybeCaller,
     UrlQuery(p): UrlQuery<GetParams>,
-) -> Result<Response, ApiError> {
-    entry_get(&state, caller, Entry::Biosamples, p).await
-}
-
-async fn entry_get(
-    state: &AppState,
-    caller: Option<crate::auth::Caller>,
-    entry: Entry,
-    p: GetParams,
-) -> Result<Response, ApiError> {
-    let filters = p
-        .filters
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-        .map(|f| Filter { id: f.to_owned(), operator: None, value: None })
-        .collect();
-    answer(state, caller, entry, filters, granularity(p.requested_granularity.as_deref())?).await
+) -> Response {
+    answer(&state, caller, Entry::Biosamples, from_get(p)).await
 }
 
 pub async fn individuals_post(
     State(state): State<Arc<AppState>>,
     MaybeCaller(caller): MaybeCaller,
-    crate::error::JsonBody(r): crate::error::JsonBody<Request>,
-) -> Result<Response, ApiError> {
-    let g = granularity(r.query.requested_granularity.as_deref())?;
-    answer(&state, caller, Entry::Individuals, r.query.filters, g).await
+    body: axum::body::Bytes,
+) -> Response {
+    answer(&state, caller, Entry::Individuals, from_body(&body)).await
 }
 
 pub async fn biosamples_post(
     State(state): State<Arc<AppState>>,
     MaybeCaller(caller): MaybeCaller,
-    crate::error::JsonBody(r): crate::error::JsonBody<Request>,
+    body: axum::body::Bytes,
+) -> Response {
+    answer(&state, caller, Entry::Biosamples, from_body(&body)).await
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(ApiError::unauthenticated)
+}
+
+fn not_a_node(e: federation::NotANode) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
+}
+
+#[derive(Deserialize)]
+pub struct Wait {
+    wait_ms: Option<u64>,
+}
+
+/// A pull node collects its next query (waiting up to `wait_ms`, at most
+/// 25 s): 200 with the job, or 204 when none came.
+pub async fn next_job(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    UrlQuery(w): UrlQuery<Wait>,
 ) -> Result<Response, ApiError> {
-    let g = granularity(r.query.requested_granularity.as_deref())?;
-    answer(&state, caller, Entry::Biosamples, r.query.filters, g).await
+    let wait = Duration::from_millis(w.wait_ms.unwrap_or(20_000).min(25_000));
+    match state.cross_search.federation.next_job(bearer(&headers)?, wait).await {
+        Ok(Some(job)) => Ok(Json(job).into_response()),
+        Ok(None) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(e) => Err(not_a_node(e)),
+    }
+}
+
+/// A pull node posts its reply to query `id`.
+pub async fn reply(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    crate::error::Path(id): crate::error::Path<u64>,
+    crate::error::JsonBody(posted): crate::error::JsonBody<PostedReply>,
+) -> Result<StatusCode, ApiError> {
+    state.cross_search.federation.deliver(bearer(&headers)?, id, posted).map_err(not_a_node)?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -18,6 +18,7 @@ mod beacon;
 mod error;
 mod export;
 mod hits;
+mod node;
 mod openapi;
 mod provision;
 mod screens;
@@ -35,6 +36,7 @@ use axum::Router;
 use tower_http::timeout::TimeoutLayer;
 
 pub use error::ApiError;
+pub use node::{node_router, serve_node};
 
 /// How the server is run.
 #[derive(Debug, Clone)]
@@ -52,6 +54,9 @@ pub struct Config {
     pub secure_cookies: Option<bool>,
     /// How many jobs run at once (imports use every core each).
     pub job_slots: usize,
+    /// The biobank nodes to search (a federation file); `None`: the
+    /// catalogue imported here, else the demo's three nodes.
+    pub federation: Option<PathBuf>,
 }
 
 /// Where start-up is.
@@ -168,26 +173,66 @@ pub fn start_jobs(state: Arc<AppState>, slots: usize) -> tokio::sync::watch::Sen
     stop
 }
 
-/// The biobank catalogue to search: the imported one, else (with the demo
-/// enabled) the synthetic three-biobank demo, else none.
+/// The biobank cross-search: the nodes of the federation file if given;
+/// else the catalogue imported here, as one node in process; else (with the
+/// demo enabled) three synthetic demo biobanks, each its own node serving
+/// the Beacon API on a loopback port, so the demo is federated as a real
+/// deployment is; else nothing.
 async fn cross_search(
     pool: &sqlx::AnyPool,
     config: &Config,
 ) -> anyhow::Result<beacon::CrossSearch> {
     let store = biobank::store::Store::attach(pool.clone()).await?;
-    let (catalogue, synthetic) = match store.load().await? {
-        Some(c) => (c, false),
-        None if config.load_demo => {
-            let (b, p, s) = biobank::synth::generate(DEMO_BIOBANK_SCALE, 20261122);
-            (biobank::Catalogue::build(b, p, s)?, true)
-        }
-        None => (biobank::Catalogue::build(Vec::new(), Vec::new(), Vec::new())?, false),
+    let guard = |dir: &std::path::Path| -> anyhow::Result<biobank::Guard> {
+        let secret = biobank::protect::secret_in(dir)
+            .with_context(|| format!("the biobank noise key in {}", dir.display()))?;
+        Ok(biobank::Guard::new(biobank::Policy::default(), secret))
     };
-    let secret = biobank::protect::secret_in(&config.data_dir)
-        .with_context(|| format!("the biobank noise key in {}", config.data_dir.display()))?;
-    let guard = biobank::Guard::new(biobank::Policy::default(), secret);
-    Ok(beacon::CrossSearch { catalogue, guard, synthetic })
+    let (peers, synthetic) = if let Some(file) = &config.federation {
+        (federation::config::read(file)?, false)
+    } else if let Some(catalogue) = store.load().await? {
+        let node = biobank::node::Node::new(catalogue, guard(&config.data_dir)?, false);
+        let link = federation::Link::Local(Arc::new(node));
+        (vec![federation::Peer { name: "local".into(), link, timeout: NODE_TIMEOUT }], false)
+    } else if config.load_demo {
+        let mut peers = Vec::new();
+        for bank in biobank::synth::biobanks() {
+            let (b, p, s) = biobank::synth::generate_for(DEMO_BIOBANK_SCALE, 20261122, &bank.id);
+            let dir = config.data_dir.join("nodes").join(&bank.id);
+            let node =
+                biobank::node::Node::new(biobank::Catalogue::build(b, p, s)?, guard(&dir)?, true);
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+            let url = format!("http://{}", listener.local_addr()?);
+            let token = federation::Token::random()?;
+            tokio::spawn(serve_node(
+                listener,
+                Arc::new(node),
+                token.clone(),
+                std::future::pending(),
+            ));
+            let link = federation::Link::Push { url, token };
+            peers.push(federation::Peer { name: bank.id, link, timeout: NODE_TIMEOUT });
+        }
+        (peers, true)
+    } else {
+        (Vec::new(), false)
+    };
+    let description = if synthetic {
+        "Soyaku biobank cross-search over SYNTHETIC demo biobanks (no real participant data)"
+    } else {
+        "Soyaku biobank cross-search"
+    };
+    let identity = biobank::beacon::Identity {
+        id: "jp.soyaku.biobank-cross-search".into(),
+        name: "Soyaku biobank cross-search (バイオバンク横断検索)".into(),
+        description: description.into(),
+        synthetic,
+    };
+    Ok(beacon::CrossSearch { identity, federation: federation::Federation::new(peers)? })
 }
+
+/// How long a node of the demo or the imported catalogue may take.
+const NODE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The demo catalogue's size: a tenth of the three biobanks (about 52,000
 /// synthetic participants, 140,000 samples), built in a fraction of a second.
@@ -271,7 +316,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Resolves at Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

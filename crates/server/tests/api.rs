@@ -41,6 +41,7 @@ async fn site() -> Site {
         load_demo: true,
         secure_cookies: None,
         job_slots: 1,
+        federation: None,
     };
     let state = server::AppState::open(&config).await.unwrap();
     let registry = library::Registry::open_dir(&config.data_dir).await.unwrap();
@@ -804,8 +805,17 @@ async fn the_beacon_answers_the_public_with_yes_or_no_and_researchers_with_prote
     for set in rare["response"]["resultSets"].as_array().unwrap() {
         assert!(set["resultsCount"].is_null() && set["exists"] == false, "{rare}");
     }
+    // Errors are Beacon error documents naming the problem.
     let bad = s.call(Method::GET, "/beacon/v2/individuals?filters=XYZ:1", &rita, None).await;
-    assert_error(&bad, StatusCode::BAD_REQUEST, "bad_request");
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let bad = bad.json();
+    assert_eq!(bad["error"]["errorCode"], 400, "{bad}");
+    assert!(bad["error"]["errorMessage"].as_str().unwrap().contains("'XYZ:1'"), "{bad}");
+    // The demo's three biobanks are three nodes, each named with its status.
+    let nodes = counted["info"]["nodes"].as_array().unwrap();
+    let names: Vec<&str> = nodes.iter().map(|n| n["node"].as_str().unwrap()).collect();
+    assert_eq!(names, ["tmm", "bbj", "ncbn"]);
+    assert!(nodes.iter().all(|n| n["status"] == "ok"), "{counted}");
     // Every query is in the audit log.
     let ada = s.sign_in("ada").await;
     let log = s.call(Method::GET, "/api/v1/audit?limit=20", &ada, None).await.json();

@@ -11,6 +11,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use biobank::beacon::Entry;
 use biobank::protect::Reported;
 use biobank::terms::{DataType, SampleGroup, SampleType};
 use biobank::{Granularity, Query, Sex};
@@ -52,6 +53,9 @@ struct Words {
     fewer: &'static str,
     boolean_note: &'static str,
     count_note: &'static str,
+    nodes: &'static str,
+    /// ok, timeout, unreachable, refused, bad request, failed.
+    node_states: [&'static str; 6],
 }
 
 const JA: Words = Words {
@@ -81,6 +85,15 @@ const JA: Words = Words {
     fewer: "10未満",
     boolean_note: "あなたの権限では該当の有無（10人以上か）だけが表示されます。",
     count_note: "件数は参加者保護のため雑音を加えて表示し、10未満は表示しません。",
+    nodes: "各バイオバンクの応答",
+    node_states: [
+        "応答あり",
+        "時間切れ",
+        "接続できません",
+        "拒否",
+        "検索条件を解釈できません",
+        "エラー",
+    ],
 };
 
 const EN: Words = Words {
@@ -110,6 +123,15 @@ const EN: Words = Words {
     fewer: "<10",
     boolean_note: "Your role sees only whether a biobank has 10 or more matching donors.",
     count_note: "Counts carry protective noise; fewer than 10 is not shown.",
+    nodes: "Biobank nodes",
+    node_states: [
+        "answered",
+        "timed out",
+        "unreachable",
+        "refused",
+        "query not understood",
+        "error",
+    ],
 };
 
 fn words(lang: Lang) -> &'static Words {
@@ -261,12 +283,13 @@ async fn search_page(
     let w = words(lang);
     let answered = if criteria.any() {
         let asked = async {
-            let query = criteria.query()?;
+            let request =
+                biobank::beacon::Request::for_query(&criteria.query()?, Granularity::Count);
             crate::beacon::protected(
                 &state,
                 Some(&caller),
-                &query,
-                Granularity::Count,
+                Entry::Individuals,
+                request,
                 "page:biobanks",
             )
             .await
@@ -283,15 +306,16 @@ async fn search_page(
         Some(Reported::FewerThan(_)) => w.fewer.to_owned(),
         None => "—".to_owned(),
     };
-    let names = |id: &str| {
-        state.cross_search.catalogue.biobanks.iter().find(|b| b.id == id).map_or(
-            id.to_owned(),
-            |b| if lang == Lang::Ja { b.name_ja.clone() } else { b.name.clone() },
-        )
+    let name = |b: &biobank::protect::BankAnswer| {
+        if lang == Lang::Ja {
+            b.name_ja.clone()
+        } else {
+            b.name.clone()
+        }
     };
     let body = html! {
         h1 { (w.title) }
-        @if state.cross_search.synthetic { p.note #synthetic-note { (w.synthetic) } }
+        @if state.cross_search.identity.synthetic { p.note #synthetic-note { (w.synthetic) } }
         (form(w, lang, &criteria))
         @if let Some((granularity, answer)) = &answered {
             @if *granularity == Granularity::Boolean {
@@ -306,9 +330,9 @@ async fn search_page(
                     @else { th { (w.donors) } th { (w.samples) } th { (w.aliquots) } }
                 } }
                 tbody {
-                    @for b in &answer.biobanks {
+                    @for b in &answer.banks {
                         tr data-biobank=(b.biobank) {
-                            td { (names(&b.biobank)) }
+                            td { (name(b)) }
                             @if *granularity == Granularity::Boolean {
                                 td.exists { @if b.exists { (w.yes) } @else { (w.no) } }
                             } @else {
@@ -320,7 +344,29 @@ async fn search_page(
                     }
                 }
             }
+            h2 { (w.nodes) }
+            ul #node-status {
+                @for n in &answer.nodes {
+                    @let (key, i) = node_state(&n.status);
+                    li data-node=(n.node) data-status=(key) {
+                        (n.node) ": " (w.node_states[i]) " (" (n.ms) " ms)"
+                    }
+                }
+            }
         }
     };
     layout(lang, Some(&caller), &here, w.title, body).into_response()
+}
+
+/// A node status's key (for tests and styles) and its label's index.
+fn node_state(s: &federation::Status) -> (&'static str, usize) {
+    use federation::Status;
+    match s {
+        Status::Ok => ("ok", 0),
+        Status::Timeout => ("timeout", 1),
+        Status::Unreachable(_) => ("unreachable", 2),
+        Status::Refused(_) => ("refused", 3),
+        Status::BadRequest(_) => ("bad_request", 4),
+        Status::Failed(_) => ("failed", 5),
+    }
 }
