@@ -380,3 +380,51 @@ test("biobank cross-search: criteria by name, counts per biobank for a researche
   assert.equal(await ada.page.locator("#biobank-results td.exists").count(), 3);
   await ada.context.close();
 });
+
+test("biobank access request: a researcher asks from a result, the biobank's curator reviews and approves", async () => {
+  // The admin makes carl the curator of the demo's Tohoku Medical Megabank.
+  const ada = await signedIn("ada");
+  const assigned = await ada.page.evaluate(async () => {
+    const token = document.querySelector('meta[name="csrf-token"]').content;
+    const r = await fetch("/api/v1/biobank-curators", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-csrf-token": token },
+      body: JSON.stringify({ username: "carl", biobank: "tmm" }),
+    });
+    return r.status;
+  });
+  assert.equal(assigned, 204);
+  await ada.context.close();
+
+  const rita = await signedIn("rita");
+  await rita.page.goto(`${base}/biobanks?disease=E11&sample_type=dna`);
+  await rita.page.click("#access-request summary");
+  const offered = await rita.page.$$eval('#access-form input[name="biobanks"]', (boxes) => boxes.map((b) => b.value));
+  assert.ok(offered.includes("tmm") && offered.includes("bbj"), JSON.stringify(offered));
+  await rita.page.fill("#access-title", "E11 DNA for a replication study");
+  await rita.page.fill("#access-project", "AMED-T2D");
+  await rita.page.fill("#access-purpose", "replicate two loci");
+  await rita.page.fill("#access-ethics", "Tohoku Univ. IRB 2026-123");
+  await rita.page.fill("#access-wanted", "200 DNA samples, 1 µg each");
+  await Promise.all([rita.page.waitForURL(/\/biobanks\/requests\/\d+$/), rita.page.click("#access-submit")]);
+  const url = rita.page.url();
+  assert.equal((await rita.page.textContent('section[data-biobank="tmm"] .state')).trim(), "submitted");
+  await shot(rita.page, "biobank-access-request");
+
+  const carl = await signedIn("carl");
+  await carl.page.goto(`${base}/biobanks/requests`);
+  assert.equal(await carl.page.locator("#access-requests tbody tr").count(), 1);
+  await carl.page.goto(url);
+  assert.equal(await carl.page.locator("section.part").count(), 1, "a curator sees only their biobank's part");
+  await Promise.all([carl.page.waitForLoadState("load"), carl.page.click('section[data-biobank="tmm"] button[data-to="under_review"]')]);
+  await carl.page.fill('section[data-biobank="tmm"] form.step input[name="message"]', "approved by the access committee");
+  await Promise.all([carl.page.waitForLoadState("load"), carl.page.click('section[data-biobank="tmm"] button[data-to="approved"]')]);
+  assert.equal((await carl.page.textContent('section[data-biobank="tmm"] .state')).trim(), "approved");
+  await carl.context.close();
+
+  await rita.page.reload();
+  assert.equal((await rita.page.textContent('section[data-biobank="tmm"] .state')).trim(), "approved");
+  assert.equal((await rita.page.textContent('section[data-biobank="bbj"] .state')).trim(), "submitted");
+  assert.match(await rita.page.textContent('section[data-biobank="tmm"] ol.thread'), /approved by the access committee/);
+  await rita.context.close();
+});

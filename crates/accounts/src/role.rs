@@ -48,6 +48,12 @@ pub enum Permission {
     /// See protected counts in the biobank cross-search (the public sees
     /// yes/no only).
     SearchBiobanks,
+    /// Ask biobanks for access to samples and data.
+    RequestBiobankAccess,
+    /// Review access requests to the biobanks one curates.
+    CurateBiobanks,
+    /// Follow every biobank access request (read only).
+    SeeAllBiobankRequests,
 }
 
 impl Permission {
@@ -65,6 +71,9 @@ impl Permission {
             Permission::SeeAllScreens => "see other people's screening results",
             Permission::RecordScreens => "record screening runs",
             Permission::SearchBiobanks => "see biobank counts",
+            Permission::RequestBiobankAccess => "request access to biobank samples and data",
+            Permission::CurateBiobanks => "review biobank access requests",
+            Permission::SeeAllBiobankRequests => "see every biobank access request",
         }
     }
 }
@@ -85,7 +94,11 @@ impl Role {
         match self {
             Role::Researcher => matches!(
                 permission,
-                SearchCompounds | RequestCompounds | ViewScreens | SearchBiobanks
+                SearchCompounds
+                    | RequestCompounds
+                    | ViewScreens
+                    | SearchBiobanks
+                    | RequestBiobankAccess
             ),
             Role::SupportStaff => matches!(
                 permission,
@@ -98,10 +111,19 @@ impl Role {
                     | RecordScreens
                     | SearchBiobanks
             ),
-            Role::BiobankCurator => matches!(permission, SearchCompounds | SearchBiobanks),
+            Role::BiobankCurator => {
+                matches!(permission, SearchCompounds | SearchBiobanks | CurateBiobanks)
+            }
             // Programme officers follow every project's outcomes.
             Role::ProgrammeOfficer => {
-                matches!(permission, SearchCompounds | ViewScreens | SeeAllScreens | SearchBiobanks)
+                matches!(
+                    permission,
+                    SearchCompounds
+                        | ViewScreens
+                        | SeeAllScreens
+                        | SearchBiobanks
+                        | SeeAllBiobankRequests
+                )
             }
             // The admin runs the platform; it does not act in others' science
             // (no requests, no approvals), so its own account cannot be used

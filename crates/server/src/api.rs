@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use crate::auth::{cleared_session_cookie, session_cookie, Caller};
 use crate::hits::{self, SearchParams};
 use crate::openapi::{Doc, Param};
-use crate::{beacon, export, provision, screens, work, ApiError, AppState, Stage};
+use crate::{access, beacon, export, provision, screens, work, ApiError, AppState, Stage};
 
 type ApiResult = Result<Response, ApiError>;
 
@@ -96,6 +96,8 @@ const BEACON_PARAMS: &[Param] = &[
     Param::query("requestedGranularity", "boolean (default) or count"),
 ];
 
+const ACCESS_PARAMS: &[Param] = &[Param::path("id", "the request's number")];
+const ACCESS_BODY: &str = "{\"title\": text, \"project\": text, \"purpose\": text, \"ethics\": committee and approval number, \"query\": {\"and\": [{\"disease\": \"E11\"}, {\"sample_type\": \"dna\"}]}, \"biobanks\": [\"tmm\"], \"wanted\": text}";
 const WAIT_PARAMS: &[Param] = &[Param::query("wait_ms", "how long to wait for a query, ms")];
 const REPLY_PARAMS: &[Param] = &[Param::path("id", "the query's number")];
 const BEACON_BODY: &str = "{\"meta\": {\"apiVersion\": \"v2.0\"}, \"query\": {\"filters\": [{\"id\": \"ICD10:E11\"}, {\"id\": \"age\", \"operator\": \">=\", \"value\": \"40\"}], \"requestedGranularity\": \"count\"}}";
@@ -216,6 +218,26 @@ pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
         )
         .add(Doc::signed_in(Method::POST, "/api/v1/screens/{id}/verify", "Recompute the run from its kept files (digest, QC, hits, curves) and compare with the record").params(SCREEN_PARAMS), screens::verify)
         .add(Doc::signed_in(Method::GET, "/api/v1/seeds", "Seeds found (confirmed hits) the caller may see"), screens::seeds)
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/biobank-requests", "Ask biobanks for access (researchers): each biobank named must hold at least 10 donors matching the query; 201 with the request")
+                .body(ACCESS_BODY),
+            access::create,
+        )
+        .add(Doc::signed_in(Method::GET, "/api/v1/biobank-requests", "Access requests the caller may see: their own, their biobanks' (curators), or all (programme officers)"), access::list)
+        .add(Doc::signed_in(Method::GET, "/api/v1/biobank-requests/{id}", "One access request: each biobank's state, the steps the caller may take, and the history").params(ACCESS_PARAMS), access::get)
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/biobank-requests/{id}/steps", "Move a biobank's part (its curators: under_review, approved, rejected with a reason, transferred, closed; the requester: withdrawn)")
+                .params(ACCESS_PARAMS)
+                .body("{\"biobank\": id, \"to\": state, \"message\": text}"),
+            access::step,
+        )
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/biobank-requests/{id}/messages", "Write in a biobank's thread of a request (the requester or that biobank's curators)")
+                .params(ACCESS_PARAMS)
+                .body("{\"biobank\": id, \"text\": text}"),
+            access::message,
+        )
+        .add(Doc::signed_in(Method::POST, "/api/v1/biobank-curators", "Make a biobank_curator account a curator of a biobank (admins)").body("{\"username\": name, \"biobank\": id}"), access::assign_curator)
         .add(Doc::public(Method::GET, "/beacon/v2/info", "Beacon v2: this beacon (the biobank cross-search)"), beacon::info)
         .add(Doc::public(Method::GET, "/beacon/v2/filtering_terms", "Beacon v2: the filters the cross-search understands (ICD-10, sex, sample and data types, age, consent)"), beacon::filtering_terms)
         .add(Doc::public(Method::GET, "/beacon/v2/individuals", "Beacon v2: participants matching `filters` (comma-separated ids), per biobank; boolean for the public, counts for signed-in roles that search biobanks").params(BEACON_PARAMS), beacon::individuals_get)

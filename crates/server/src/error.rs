@@ -118,6 +118,18 @@ impl From<campaigns::CampaignError> for ApiError {
     }
 }
 
+impl From<negotiator::NegotiatorError> for ApiError {
+    fn from(e: negotiator::NegotiatorError) -> ApiError {
+        use negotiator::NegotiatorError as E;
+        match e {
+            E::NotFound(_) => ApiError::not_found(e.to_string()),
+            E::Invalid(_) => ApiError::bad_request(e.to_string()),
+            E::Account(a) => a.into(),
+            E::Database(_) | E::Migrate(_) => ApiError::internal(&e),
+        }
+    }
+}
+
 impl From<jobs::JobError> for ApiError {
     fn from(e: jobs::JobError) -> ApiError {
         use jobs::JobError as E;

@@ -11,6 +11,7 @@
 //! and opens the search files; `/readyz` says 503 with the progress until
 //! that is done.
 
+mod access;
 mod api;
 mod assets;
 mod auth;
@@ -77,6 +78,7 @@ pub struct AppState {
     pub(crate) requests: requests::Requests,
     pub(crate) campaigns: campaigns::Campaigns,
     pub(crate) cross_search: beacon::CrossSearch,
+    pub(crate) negotiator: negotiator::Negotiator,
     pub(crate) jobs: jobs::Jobs,
     pub(crate) data_dir: PathBuf,
     pub(crate) stage: RwLock<Stage>,
@@ -97,8 +99,11 @@ impl AppState {
         let jobs = jobs::Jobs::attach(registry.pool().clone(), accounts.clone()).await?;
         let campaigns = campaigns::Campaigns::attach(registry.clone(), accounts.clone()).await?;
         let cross_search = cross_search(registry.pool(), config).await?;
+        let negotiator =
+            negotiator::Negotiator::attach(registry.pool().clone(), accounts.clone()).await?;
         Ok(Arc::new(AppState {
             cross_search,
+            negotiator,
             accounts,
             requests,
             campaigns,

@@ -827,3 +827,81 @@ async fn the_beacon_answers_the_public_with_yes_or_no_and_researchers_with_prote
         .count();
     assert!(queries >= 3, "{log}");
 }
+
+#[tokio::test]
+async fn biobank_access_requests_go_to_each_biobanks_curator() {
+    let s = site().await;
+    let (rita, rob, ada) =
+        (s.sign_in("rita").await, s.sign_in("rob").await, s.sign_in("ada").await);
+    let carl = json!({"username": "carl", "password": PASSWORD, "role": "biobank_curator"});
+    assert_eq!(
+        s.call(Method::POST, "/api/v1/users", &ada, Some(carl)).await.status,
+        StatusCode::CREATED
+    );
+    let assign = json!({"username": "carl", "biobank": "tmm"});
+    let made = s.call(Method::POST, "/api/v1/biobank-curators", &ada, Some(assign.clone())).await;
+    assert_eq!(made.status, StatusCode::NO_CONTENT, "{}", made.text());
+    assert_error(
+        &s.call(Method::POST, "/api/v1/biobank-curators", &rita, Some(assign)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    let carl = s.sign_in("carl").await;
+    let request = |query: Value, banks: &[&str]| {
+        json!({"title": "E11 DNA", "project": "AMED-T2D", "purpose": "replication",
+               "ethics": "IRB 2026-123", "wanted": "200 DNA samples", "query": query, "biobanks": banks})
+    };
+    let wide = json!({"and": [{"disease": "E11"}, {"sample_type": "dna"}]});
+    // A biobank without 10 matching donors cannot be asked.
+    let rare = json!({"and": [{"disease": "G12.2"}, {"sex": "female"}, {"age": {"max": 20}}]});
+    let refused = s
+        .call(Method::POST, "/api/v1/biobank-requests", &rita, Some(request(rare, &["tmm"])))
+        .await;
+    assert_error(&refused, StatusCode::BAD_REQUEST, "bad_request");
+    assert!(refused.text().contains("fewer than 10"), "{}", refused.text());
+    let made = s
+        .call(Method::POST, "/api/v1/biobank-requests", &rita, Some(request(wide, &["tmm", "bbj"])))
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    let id = made.json()["id"].as_i64().unwrap();
+    let uri = format!("/api/v1/biobank-requests/{id}");
+    assert_error(&s.call(Method::GET, &uri, &rob, None).await, StatusCode::NOT_FOUND, "not_found");
+    let seen = s.call(Method::GET, &uri, &carl, None).await.json();
+    assert_eq!(seen["parts"].as_array().unwrap().len(), 1, "{seen}");
+    let steps = format!("{uri}/steps");
+    for to in ["under_review", "approved"] {
+        let step = json!({"biobank": "tmm", "to": to, "message": "ok"});
+        let moved = s.call(Method::POST, &steps, &carl, Some(step)).await;
+        assert_eq!(moved.status, StatusCode::OK, "{}", moved.text());
+    }
+    let other = json!({"biobank": "bbj", "to": "under_review"});
+    assert_error(
+        &s.call(Method::POST, &steps, &carl, Some(other)).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    );
+    let message = json!({"biobank": "tmm", "text": "When can you ship?"});
+    assert_eq!(
+        s.call(Method::POST, &format!("{uri}/messages"), &rita, Some(message)).await.status,
+        StatusCode::OK
+    );
+    let mine = s.call(Method::GET, &uri, &rita, None).await.json();
+    let states: Vec<(String, String)> = mine["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["biobank"].as_str().unwrap().into(), p["state"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(states, [("bbj".into(), "submitted".into()), ("tmm".into(), "approved".into())]);
+    let log = s.call(Method::GET, "/api/v1/audit?limit=50", &ada, None).await.json();
+    let actions: Vec<&str> =
+        log["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    for a in [
+        "biobank.access.submit",
+        "biobank.access.step",
+        "biobank.access.message",
+        "biobank.curator",
+    ] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+}

@@ -54,6 +54,7 @@ struct Words {
     boolean_note: &'static str,
     count_note: &'static str,
     nodes: &'static str,
+    requests: &'static str,
     /// ok, timeout, unreachable, refused, bad request, failed.
     node_states: [&'static str; 6],
 }
@@ -86,6 +87,7 @@ const JA: Words = Words {
     boolean_note: "あなたの権限では該当の有無（10人以上か）だけが表示されます。",
     count_note: "件数は参加者保護のため雑音を加えて表示し、10未満は表示しません。",
     nodes: "各バイオバンクの応答",
+    requests: "利用申請の一覧",
     node_states: [
         "応答あり",
         "時間切れ",
@@ -124,6 +126,7 @@ const EN: Words = Words {
     boolean_note: "Your role sees only whether a biobank has 10 or more matching donors.",
     count_note: "Counts carry protective noise; fewer than 10 is not shown.",
     nodes: "Biobank nodes",
+    requests: "Access requests",
     node_states: [
         "answered",
         "timed out",
@@ -283,16 +286,17 @@ async fn search_page(
     let w = words(lang);
     let answered = if criteria.any() {
         let asked = async {
-            let request =
-                biobank::beacon::Request::for_query(&criteria.query()?, Granularity::Count);
-            crate::beacon::protected(
+            let query = criteria.query()?;
+            let request = biobank::beacon::Request::for_query(&query, Granularity::Count);
+            let (g, gathered) = crate::beacon::protected(
                 &state,
                 Some(&caller),
                 Entry::Individuals,
                 request,
                 "page:biobanks",
             )
-            .await
+            .await?;
+            Ok::<_, ApiError>((g, gathered, query))
         };
         match asked.await {
             Ok(a) => Some(a),
@@ -315,9 +319,10 @@ async fn search_page(
     };
     let body = html! {
         h1 { (w.title) }
+        p { a #access-requests-link href="/biobanks/requests" { (w.requests) } }
         @if state.cross_search.identity.synthetic { p.note #synthetic-note { (w.synthetic) } }
         (form(w, lang, &criteria))
-        @if let Some((granularity, answer)) = &answered {
+        @if let Some((granularity, answer, query)) = &answered {
             @if *granularity == Granularity::Boolean {
                 p.note #granularity-note { (w.boolean_note) }
             } @else {
@@ -352,6 +357,9 @@ async fn search_page(
                         (n.node) ": " (w.node_states[i]) " (" (n.ms) " ms)"
                     }
                 }
+            }
+            @if *granularity == Granularity::Count && caller.actor.can(accounts::Permission::RequestBiobankAccess) {
+                (super::access::form(lang, &caller, query, &answer.banks))
             }
         }
     };

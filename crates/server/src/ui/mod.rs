@@ -2,6 +2,7 @@
 //! without JavaScript except the structure editor; every action the pages
 //! offer goes through the same domain calls as the API.
 
+mod access;
 mod biobanks;
 mod charts;
 mod i18n;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(jobs::routes())
         .merge(screens::routes())
         .merge(biobanks::routes())
+        .merge(access::routes())
 }
 
 pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
