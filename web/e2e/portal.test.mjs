@@ -426,5 +426,11 @@ test("biobank access request: a researcher asks from a result, the biobank's cur
   assert.equal((await rita.page.textContent('section[data-biobank="tmm"] .state')).trim(), "approved");
   assert.equal((await rita.page.textContent('section[data-biobank="bbj"] .state')).trim(), "submitted");
   assert.match(await rita.page.textContent('section[data-biobank="tmm"] ol.thread'), /approved by the access committee/);
+  assert.equal(await rita.page.locator('section[data-biobank="bbj"] a.records').count(), 0);
+  const records = await rita.page.evaluate(async () => {
+    const href = document.querySelector('section[data-biobank="tmm"] a.records').getAttribute("href");
+    return (await fetch(href)).json();
+  });
+  assert.ok(records.records.length > 0 && records.records.every((r) => r.biobank === "tmm"), JSON.stringify(records).slice(0, 300));
   await rita.context.close();
 });

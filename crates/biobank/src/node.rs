@@ -57,16 +57,18 @@ impl Node {
 
     /// Answers `request` for `entry` on behalf of `caller` (a pseudonym
     /// the aggregator gives, or `anon`), at most at granularity `most`;
-    /// `day` is today's number (for the budget).
+    /// `grant` names the biobanks that approved the caller's access request
+    /// (the only ones whose records a record-level answer carries); `day` is
+    /// today's number (for the budget).
     pub fn reply(
         &self,
         entry: Entry,
         request: &Request,
         caller: &str,
-        most: Granularity,
+        (most, grant): (Granularity, &[String]),
         day: i64,
     ) -> Reply {
-        match self.answer(entry, request, caller, most, day) {
+        match self.answer(entry, request, caller, (most, grant), day) {
             Ok(body) => Reply { status: 200, body, problem: None },
             Err(Problem::Bad(e)) => self.problem(400, e.0, request),
             Err(Problem::Refused(r)) => self.problem(429, r.to_string(), request),
@@ -83,7 +85,7 @@ impl Node {
         entry: Entry,
         request: &Request,
         caller: &str,
-        most: Granularity,
+        (most, grant): (Granularity, &[String]),
         day: i64,
     ) -> Result<Value, Problem> {
         let query = request.query().map_err(Problem::Bad)?;
@@ -91,9 +93,13 @@ impl Node {
         let plan = query.plan(&self.catalogue).map_err(Problem::Bad)?;
         let given = requested.min(most);
         let matched = self.catalogue.evaluate(&plan);
+        let granted: Vec<usize> = (self.catalogue.biobanks.iter().enumerate())
+            .filter(|(_, b)| grant.contains(&b.id))
+            .map(|(i, _)| i)
+            .collect();
         let answer = self
             .guard
-            .answer(&self.catalogue, caller, given, &[], &matched, day)
+            .answer(&self.catalogue, caller, given, &granted, &matched, day)
             .map_err(Problem::Refused)?;
         Ok(self.identity.results(entry, request, requested, given, &answer.biobanks, None))
     }
@@ -120,25 +126,35 @@ mod tests {
     fn a_node_answers_within_the_granularity_it_allows() {
         let n = node();
         let request = Request::from_filters(vec![Filter::term("ICD10:E11")], Some("count".into()));
-        let public = n.reply(Entry::Individuals, &request, "anon", Granularity::Boolean, 1);
+        let public = n.reply(Entry::Individuals, &request, "anon", (Granularity::Boolean, &[]), 1);
         assert_eq!(public.status, 200);
         let (g, banks) = read_results(&public.body).unwrap();
         assert_eq!((g, banks.len()), (Granularity::Boolean, 1));
         assert!(banks[0].exists && banks[0].donors.is_none());
-        let counted = n.reply(Entry::Individuals, &request, "user:1", Granularity::Count, 1);
+        let counted = n.reply(Entry::Individuals, &request, "user:1", (Granularity::Count, &[]), 1);
         let (_, banks) = read_results(&counted.body).unwrap();
         assert!(matches!(banks[0].donors, Some(Reported::About(n)) if n > 10));
-        // Records are never given without a grant.
-        let records = Request::from_filters(vec![], Some("record".into()));
-        let r = n.reply(Entry::Biosamples, &records, "user:1", Granularity::Count, 1);
+        // Records are never given without a grant, and only the granted
+        // biobank's.
+        let records = Request::from_filters(vec![Filter::term("ICD10:E11")], Some("record".into()));
+        let r = n.reply(Entry::Biosamples, &records, "user:1", (Granularity::Count, &[]), 1);
         assert!(!r.body.to_string().contains("\"results\""));
+        let other = ["tmm".to_owned()];
+        let r = n.reply(Entry::Biosamples, &records, "user:2", (Granularity::Record, &other), 1);
+        assert!(!r.body.to_string().contains("\"results\""));
+        let grant = ["bbj".to_owned()];
+        let r = n.reply(Entry::Biosamples, &records, "user:3", (Granularity::Record, &grant), 1);
+        let (g, banks) = read_results(&r.body).unwrap();
+        assert_eq!(g, Granularity::Record);
+        let rows = banks[0].records.as_ref().unwrap();
+        assert!(!rows.is_empty() && rows.iter().all(|s| s["diseases"].to_string().contains("E11")));
     }
 
     #[test]
     fn bad_requests_and_refusals_are_beacon_errors() {
         let n = node();
         let bad = Request::from_filters(vec![Filter::term("NOPE:1")], None);
-        let r = n.reply(Entry::Individuals, &bad, "u", Granularity::Count, 1);
+        let r = n.reply(Entry::Individuals, &bad, "u", (Granularity::Count, &[]), 1);
         assert_eq!(r.status, 400);
         assert_eq!(r.body["error"]["errorCode"], 400);
         let tight = Node {
@@ -146,8 +162,11 @@ mod tests {
             ..n
         };
         let ok = Request::from_filters(vec![], Some("count".into()));
-        assert_eq!(tight.reply(Entry::Individuals, &ok, "u", Granularity::Count, 1).status, 200);
-        let over = tight.reply(Entry::Individuals, &ok, "u", Granularity::Count, 1);
+        assert_eq!(
+            tight.reply(Entry::Individuals, &ok, "u", (Granularity::Count, &[]), 1).status,
+            200
+        );
+        let over = tight.reply(Entry::Individuals, &ok, "u", (Granularity::Count, &[]), 1);
         assert_eq!(over.status, 429);
         assert!(over.problem.unwrap().contains("today's 1 queries"));
     }

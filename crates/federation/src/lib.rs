@@ -37,6 +37,20 @@ pub use pull::{pull, PullError};
 /// The header carrying the caller's pseudonym to a node.
 pub const CALLER_HEADER: &str = "x-soyaku-caller";
 
+/// The header naming the biobanks that approved the caller's access
+/// request (comma-separated): only their records may be released.
+pub const GRANT_HEADER: &str = "x-soyaku-grant";
+
+/// The most a node gives for a query under `grant`: records for an
+/// approved access request, else counts.
+pub fn most_for(grant: &[String]) -> Granularity {
+    if grant.is_empty() {
+        NODE_MOST
+    } else {
+        Granularity::Record
+    }
+}
+
 /// The most a node gives the cross-search: counts. Records need an
 /// approved access request and are released by the biobank itself.
 pub const NODE_MOST: Granularity = Granularity::Count;
@@ -204,6 +218,9 @@ pub struct Job {
     pub caller: String,
     /// The request.
     pub request: Request,
+    /// Biobanks that approved the caller's access request.
+    #[serde(default)]
+    pub grant: Vec<String>,
 }
 
 /// A reply posted by a pull node.
@@ -250,18 +267,23 @@ impl Federation {
         &self.peers
     }
 
-    /// Asks every node `request` for `entry` on behalf of `caller` and
-    /// gathers what comes back in time.
-    pub async fn ask(&self, entry: Entry, request: &Request, caller: &str) -> Gathered {
+    /// Asks every node `request` for `entry` on behalf of `caller`, whose
+    /// access request the biobanks in `grant` approved, and gathers what
+    /// comes back in time.
+    pub async fn ask(
+        &self,
+        entry: Entry,
+        request: &Request,
+        caller: &str,
+        grant: &[String],
+    ) -> Gathered {
         let calls = self.peers.iter().enumerate().map(|(i, peer)| async move {
             let started = Instant::now();
-            let outcome =
-                match tokio::time::timeout(peer.timeout, self.ask_one(i, entry, request, caller))
-                    .await
-                {
-                    Ok(r) => r,
-                    Err(_) => Err(Status::Timeout),
-                };
+            let call = self.ask_one(i, entry, request, caller, grant);
+            let outcome = match tokio::time::timeout(peer.timeout, call).await {
+                Ok(r) => r,
+                Err(_) => Err(Status::Timeout),
+            };
             if outcome.is_err() {
                 self.forget(i);
             }
@@ -288,13 +310,15 @@ impl Federation {
         entry: Entry,
         request: &Request,
         caller: &str,
+        grant: &[String],
     ) -> Result<PostedReply, Status> {
         match &self.peers[i].link {
             Link::Local(node) => {
                 let (node, request, caller) = (node.clone(), request.clone(), caller.to_owned());
+                let grant = grant.to_vec();
                 let day = library::now().div_euclid(86_400);
                 let Reply { status, body, .. } = tokio::task::spawn_blocking(move || {
-                    node.reply(entry, &request, &caller, NODE_MOST, day)
+                    node.reply(entry, &request, &caller, (most_for(&grant), &grant), day)
                 })
                 .await
                 .map_err(|e| Status::Failed(e.to_string()))?;
@@ -306,6 +330,7 @@ impl Federation {
                     .post(format!("{}/api/{}", url.trim_end_matches('/'), entry.path()))
                     .bearer_auth(token.expose())
                     .header(CALLER_HEADER, caller)
+                    .header(GRANT_HEADER, grant.join(","))
                     .json(request)
                     .send()
                     .await
@@ -331,6 +356,7 @@ impl Federation {
                         entry,
                         caller: caller.to_owned(),
                         request: request.clone(),
+                        grant: grant.to_vec(),
                     });
                     m.waiting.insert(id, tx);
                     notify.notify_one();

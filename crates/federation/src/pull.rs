@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use biobank::node::Node;
 
-use crate::{Job, PostedReply, Token, NODE_MOST};
+use crate::{most_for, Job, PostedReply, Token};
 
 /// How long one poll may wait at the cross-search for a query.
 const POLL_WAIT: Duration = Duration::from_secs(20);
@@ -79,7 +79,7 @@ pub async fn pull(
         let (id, n) = (job.id, node.clone());
         let day = library::now().div_euclid(86_400);
         let reply = tokio::task::spawn_blocking(move || {
-            n.reply(job.entry, &job.request, &job.caller, NODE_MOST, day)
+            n.reply(job.entry, &job.request, &job.caller, (most_for(&job.grant), &job.grant), day)
         })
         .await
         .expect("answering does not panic");

@@ -438,6 +438,36 @@ impl Negotiator {
         self.read(actor, id).await
     }
 
+    /// The query whose sample records `biobank` approved for `actor` in
+    /// request `id`: only the requester, only once that biobank approved
+    /// (or has transferred). Audited.
+    pub async fn grant(
+        &self,
+        actor: &Actor,
+        id: i64,
+        biobank: &str,
+    ) -> Result<biobank::Query, NegotiatorError> {
+        let r = self.read(actor, id).await?;
+        let state = r.parts.iter().find(|p| p.biobank == biobank).map(|p| p.state);
+        if r.requester != actor.username
+            || !matches!(state, Some(State::Approved | State::Transferred))
+        {
+            return Err(NegotiatorError::Invalid(format!(
+                "records come only to the requester, once {biobank} has approved request {id}"
+            )));
+        }
+        self.accounts
+            .audit(
+                Some(actor),
+                "biobank.access.records",
+                &format!("access:{id}"),
+                json!({"biobank": biobank}),
+            )
+            .await?;
+        serde_json::from_value(r.query)
+            .map_err(|e| NegotiatorError::Invalid(format!("the request's stored query: {e}")))
+    }
+
     /// Requests approved by at least one biobank, per biobank: the KPI of
     /// access granted.
     pub async fn approved_counts(&self) -> Result<Vec<(String, i64)>, NegotiatorError> {

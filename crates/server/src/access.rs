@@ -106,6 +106,37 @@ pub async fn message(
 }
 
 #[derive(Deserialize)]
+pub struct Which {
+    biobank: String,
+}
+
+/// The sample records a biobank approved for the requester: asked of the
+/// nodes with the grant, so only that biobank releases records (at most
+/// 1,000 per answer).
+pub async fn records(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    axum::extract::Query(w): axum::extract::Query<Which>,
+) -> Result<Response, ApiError> {
+    let query = state.negotiator.grant(&caller.actor, id, &w.biobank).await?;
+    let request = Request::for_query(&query, Granularity::Record);
+    let who = format!("user:{}", caller.actor.user_id);
+    let grant = [w.biobank.clone()];
+    let gathered =
+        state.cross_search.federation.ask(Entry::Biosamples, &request, &who, &grant).await;
+    let bank = gathered.banks.into_iter().find(|b| b.biobank == w.biobank && b.records.is_some());
+    match bank {
+        Some(b) => Ok(Json(json!({"biobank": b.biobank, "records": b.records})).into_response()),
+        None => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("{} did not answer: {:?}", w.biobank, gathered.nodes),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
 pub struct Curator {
     username: String,
     biobank: String,

@@ -97,6 +97,8 @@ const BEACON_PARAMS: &[Param] = &[
 ];
 
 const ACCESS_PARAMS: &[Param] = &[Param::path("id", "the request's number")];
+const RECORDS_PARAMS: &[Param] =
+    &[Param::path("id", "the request's number"), Param::query("biobank", "the approving biobank")];
 const ACCESS_BODY: &str = "{\"title\": text, \"project\": text, \"purpose\": text, \"ethics\": committee and approval number, \"query\": {\"and\": [{\"disease\": \"E11\"}, {\"sample_type\": \"dna\"}]}, \"biobanks\": [\"tmm\"], \"wanted\": text}";
 const WAIT_PARAMS: &[Param] = &[Param::query("wait_ms", "how long to wait for a query, ms")];
 const REPLY_PARAMS: &[Param] = &[Param::path("id", "the query's number")];
@@ -237,6 +239,7 @@ pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
                 .body("{\"biobank\": id, \"text\": text}"),
             access::message,
         )
+        .add(Doc::signed_in(Method::GET, "/api/v1/biobank-requests/{id}/records", "The sample records a biobank approved (the requester, once `biobank` approved): record-level answer from that biobank's node, at most 1,000").params(RECORDS_PARAMS), access::records)
         .add(Doc::signed_in(Method::POST, "/api/v1/biobank-curators", "Make a biobank_curator account a curator of a biobank (admins)").body("{\"username\": name, \"biobank\": id}"), access::assign_curator)
         .add(Doc::public(Method::GET, "/beacon/v2/info", "Beacon v2: this beacon (the biobank cross-search)"), beacon::info)
         .add(Doc::public(Method::GET, "/beacon/v2/filtering_terms", "Beacon v2: the filters the cross-search understands (ICD-10, sex, sample and data types, age, consent)"), beacon::filtering_terms)

@@ -85,7 +85,7 @@ pub(crate) async fn protected(
     request.query.requested_granularity =
         Some(serde_json::to_value(given).expect("a name").as_str().unwrap_or("boolean").to_owned());
     let who = caller.map_or("anon".to_owned(), |c| format!("user:{}", c.actor.user_id));
-    let gathered = state.cross_search.federation.ask(entry, &request, &who).await;
+    let gathered = state.cross_search.federation.ask(entry, &request, &who, &[]).await;
     state
         .accounts
         .audit(

@@ -15,7 +15,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use biobank::beacon::{filters_from_list, Entry, Request};
 use biobank::node::Node;
-use federation::{Token, CALLER_HEADER, NODE_MOST};
+use federation::{most_for, Token, CALLER_HEADER, GRANT_HEADER};
 use serde::Deserialize;
 
 #[derive(Clone)]
@@ -145,12 +145,21 @@ async fn entry(s: &NodeState, headers: &HeaderMap, entry: Entry, request: Reques
         .and_then(|v| v.to_str().ok())
         .unwrap_or("cross-search")
         .to_owned();
+    // The cross-search names the biobanks that approved the caller's
+    // access request; it is trusted to, as the holder of the node's token
+    // and the place where the biobank's curators decide.
+    let grant: Vec<String> = headers
+        .get(GRANT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(',').map(str::trim).filter(|b| !b.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default();
     let node = s.node.clone();
     let day = library::now().div_euclid(86_400);
-    let reply =
-        tokio::task::spawn_blocking(move || node.reply(entry, &request, &caller, NODE_MOST, day))
-            .await
-            .expect("answering does not panic");
+    let reply = tokio::task::spawn_blocking(move || {
+        node.reply(entry, &request, &caller, (most_for(&grant), &grant), day)
+    })
+    .await
+    .expect("answering does not panic");
     if let Some(problem) = &reply.problem {
         tracing::info!(status = reply.status, problem, "query not answered");
     }

@@ -874,6 +874,18 @@ async fn biobank_access_requests_go_to_each_biobanks_curator() {
         let moved = s.call(Method::POST, &steps, &carl, Some(step)).await;
         assert_eq!(moved.status, StatusCode::OK, "{}", moved.text());
     }
+    // Records come from the approving biobank only, to the requester only.
+    let records = s.call(Method::GET, &format!("{uri}/records?biobank=tmm"), &rita, None).await;
+    assert_eq!(records.status, StatusCode::OK, "{}", records.text());
+    let rows = records.json()["records"].as_array().unwrap().clone();
+    assert!(!rows.is_empty() && rows.len() <= 1000);
+    assert!(rows.iter().all(|r| r["biobank"] == "tmm" && r["sample_type"] == "dna"), "{rows:?}");
+    assert!(rows.iter().all(|r| r["diseases"].to_string().contains("E11")));
+    for (who, bank) in [(&rita, "bbj"), (&carl, "tmm"), (&rob, "tmm")] {
+        let refused =
+            s.call(Method::GET, &format!("{uri}/records?biobank={bank}"), who, None).await;
+        assert!(refused.status.is_client_error(), "{}", refused.text());
+    }
     let other = json!({"biobank": "bbj", "to": "under_review"});
     assert_error(
         &s.call(Method::POST, &steps, &carl, Some(other)).await,

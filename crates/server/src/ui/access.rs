@@ -44,6 +44,7 @@ struct Words {
     message: &'static str,
     send: &'static str,
     query: &'static str,
+    records: &'static str,
     /// One per [`Step::ALL`].
     states: [&'static str; 7],
     /// Button labels, one per [`Step::ALL`].
@@ -68,6 +69,7 @@ const JA: Words = Words {
     message: "メッセージ",
     send: "送信",
     query: "検索条件",
+    records: "承認された試料の記録（JSON）",
     states: ["申請済み", "審査中", "承認", "不承認", "提供済み", "完了", "取り下げ"],
     moves: [
         "申請",
@@ -98,6 +100,7 @@ const EN: Words = Words {
     message: "Message",
     send: "Send",
     query: "Query",
+    records: "Approved sample records (JSON)",
     states: [
         "submitted",
         "under review",
@@ -259,6 +262,9 @@ async fn request_page(
                             (e.message)
                         }
                     }
+                }
+                @if r.requester == caller.actor.username && matches!(p.state, Step::Approved | Step::Transferred) {
+                    p { a.records href={ "/api/v1/biobank-requests/" (r.id) "/records?biobank=" (p.biobank) } { (w.records) } }
                 }
                 @if !p.next.is_empty() {
                     form.step method="post" action=(action("step")) {
