@@ -79,6 +79,9 @@ pub(crate) enum BiobankCommand {
         /// Size of the demo biobank (1.0: its full synthetic size).
         #[arg(long, default_value_t = 0.1)]
         demo_scale: f64,
+        /// Queries each caller may make per day at this node.
+        #[arg(long, default_value_t = Policy::default().daily_budget)]
+        daily_budget: u32,
     },
 }
 
@@ -86,7 +89,7 @@ pub(crate) async fn run(ctx: &Context, command: BiobankCommand) -> Result<()> {
     let registry = ctx.registry().await?;
     let store = Store::attach(registry.pool().clone()).await?;
     match command {
-        BiobankCommand::Node { addr, pull, token_file, demo, demo_scale } => {
+        BiobankCommand::Node { addr, pull, token_file, demo, demo_scale, daily_budget } => {
             crate::serve_cmd::init_logs(crate::serve_cmd::LogFormat::Text);
             let text = fs_err::read_to_string(&token_file)?;
             let token = federation::Token::new(&text)
@@ -106,7 +109,8 @@ pub(crate) async fn run(ctx: &Context, command: BiobankCommand) -> Result<()> {
                     false,
                 ),
             };
-            let guard = Guard::new(Policy::default(), biobank::protect::secret_in(&ctx.data)?);
+            let policy = Policy { daily_budget, ..Policy::default() };
+            let guard = Guard::new(policy, biobank::protect::secret_in(&ctx.data)?);
             let node = std::sync::Arc::new(biobank::node::Node::new(catalogue, guard, synthetic));
             use std::io::Write as _;
             match (addr, pull) {
