@@ -11,6 +11,7 @@ use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
 use axum::{Json, Router};
+use biobank::beacon::Entry;
 
 use crate::error::{JsonBody as Body, Path, Query};
 use library::CompoundId;
@@ -243,10 +244,10 @@ pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
         .add(Doc::signed_in(Method::POST, "/api/v1/biobank-curators", "Make a biobank_curator account a curator of a biobank (admins)").body("{\"username\": name, \"biobank\": id}"), access::assign_curator)
         .add(Doc::public(Method::GET, "/beacon/v2/info", "Beacon v2: this beacon (the biobank cross-search)"), beacon::info)
         .add(Doc::public(Method::GET, "/beacon/v2/filtering_terms", "Beacon v2: the filters the cross-search understands (ICD-10, sex, sample and data types, age, consent)"), beacon::filtering_terms)
-        .add(Doc::public(Method::GET, "/beacon/v2/individuals", "Beacon v2: participants matching `filters` (comma-separated ids), per biobank; boolean for the public, counts for signed-in roles that search biobanks").params(BEACON_PARAMS), beacon::individuals_get)
-        .add(Doc::public(Method::POST, "/beacon/v2/individuals", "Beacon v2 request body form of the above").body(BEACON_BODY), beacon::individuals_post)
-        .add(Doc::public(Method::GET, "/beacon/v2/biosamples", "Beacon v2: samples matching `filters`, per biobank").params(BEACON_PARAMS), beacon::biosamples_get)
-        .add(Doc::public(Method::POST, "/beacon/v2/biosamples", "Beacon v2 request body form of the above").body(BEACON_BODY), beacon::biosamples_post)
+        .add(Doc::public(Method::GET, "/beacon/v2/individuals", "Beacon v2: participants matching `filters` (comma-separated ids), per biobank; boolean for the public, counts for signed-in roles that search biobanks").params(BEACON_PARAMS), |s, c, q| beacon::entry_get(Entry::Individuals, s, c, q))
+        .add(Doc::public(Method::POST, "/beacon/v2/individuals", "Beacon v2 request body form of the above").body(BEACON_BODY), |s, c, b| beacon::entry_post(Entry::Individuals, s, c, b))
+        .add(Doc::public(Method::GET, "/beacon/v2/biosamples", "Beacon v2: samples matching `filters`, per biobank").params(BEACON_PARAMS), |s, c, q| beacon::entry_get(Entry::Biosamples, s, c, q))
+        .add(Doc::public(Method::POST, "/beacon/v2/biosamples", "Beacon v2 request body form of the above").body(BEACON_BODY), |s, c, b| beacon::entry_post(Entry::Biosamples, s, c, b))
         .add(Doc::public(Method::GET, "/beacon/v2/configuration", "Beacon v2: this beacon's configuration (entry types, default granularity)"), beacon::configuration)
         .add(Doc::public(Method::GET, "/beacon/v2/map", "Beacon v2: where each entry type is served"), beacon::map)
         .add(Doc::public(Method::GET, "/beacon/v2/entry_types", "Beacon v2: the entry types served (individual, biosample)"), beacon::entry_types)

@@ -153,36 +153,22 @@ fn from_body(body: &[u8]) -> Result<Request, String> {
         .map_err(|e| format!("the request body is not a Beacon request: {e}"))
 }
 
-pub async fn individuals_get(
+pub async fn entry_get(
+    entry: Entry,
     State(state): State<Arc<AppState>>,
     MaybeCaller(caller): MaybeCaller,
     UrlQuery(p): UrlQuery<GetParams>,
 ) -> Response {
-    answer(&state, caller, Entry::Individuals, from_get(p)).await
+    answer(&state, caller, entry, from_get(p)).await
 }
 
-pub async fn biosamples_get(
-    State(state): State<Arc<AppState>>,
-    MaybeCaller(caller): MaybeCaller,
-    UrlQuery(p): UrlQuery<GetParams>,
-) -> Response {
-    answer(&state, caller, Entry::Biosamples, from_get(p)).await
-}
-
-pub async fn individuals_post(
+pub async fn entry_post(
+    entry: Entry,
     State(state): State<Arc<AppState>>,
     MaybeCaller(caller): MaybeCaller,
     body: axum::body::Bytes,
 ) -> Response {
-    answer(&state, caller, Entry::Individuals, from_body(&body)).await
-}
-
-pub async fn biosamples_post(
-    State(state): State<Arc<AppState>>,
-    MaybeCaller(caller): MaybeCaller,
-    body: axum::body::Bytes,
-) -> Response {
-    answer(&state, caller, Entry::Biosamples, from_body(&body)).await
+    answer(&state, caller, entry, from_body(&body)).await
 }
 
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {

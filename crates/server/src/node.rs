@@ -34,8 +34,16 @@ pub fn node_router(node: Arc<Node>, token: Token, root: String) -> Router {
         .route("/api/configuration", get(configuration))
         .route("/api/map", get(map))
         .route("/api/entry_types", get(entry_types))
-        .route("/api/individuals", get(individuals_get).post(individuals_post))
-        .route("/api/biosamples", get(biosamples_get).post(biosamples_post))
+        .route(
+            "/api/individuals",
+            get(|s, h, q| entry_get(Entry::Individuals, s, h, q))
+                .post(|s, h, b| post(s, h, Entry::Individuals, b)),
+        )
+        .route(
+            "/api/biosamples",
+            get(|s, h, q| entry_get(Entry::Biosamples, s, h, q))
+                .post(|s, h, b| post(s, h, Entry::Biosamples, b)),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
         .with_state(NodeState { node, token, root })
 }
@@ -79,7 +87,8 @@ struct GetParams {
     requested_granularity: Option<String>,
 }
 
-async fn individuals_get(
+async fn entry_get(
+    entry_type: Entry,
     State(s): State<NodeState>,
     headers: HeaderMap,
     UrlQuery(p): UrlQuery<GetParams>,
@@ -88,40 +97,17 @@ async fn individuals_get(
         filters_from_list(p.filters.as_deref().unwrap_or("")),
         p.requested_granularity,
     );
-    entry(&s, &headers, Entry::Individuals, request).await
+    entry(&s, &headers, entry_type, request).await
 }
 
-async fn biosamples_get(
+async fn post(
     State(s): State<NodeState>,
     headers: HeaderMap,
-    UrlQuery(p): UrlQuery<GetParams>,
-) -> Response {
-    let request = Request::from_filters(
-        filters_from_list(p.filters.as_deref().unwrap_or("")),
-        p.requested_granularity,
-    );
-    entry(&s, &headers, Entry::Biosamples, request).await
-}
-
-async fn individuals_post(
-    State(s): State<NodeState>,
-    headers: HeaderMap,
+    entry_type: Entry,
     body: axum::body::Bytes,
 ) -> Response {
-    post(&s, &headers, Entry::Individuals, &body).await
-}
-
-async fn biosamples_post(
-    State(s): State<NodeState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    post(&s, &headers, Entry::Biosamples, &body).await
-}
-
-async fn post(s: &NodeState, headers: &HeaderMap, entry_type: Entry, body: &[u8]) -> Response {
-    match serde_json::from_slice::<Request>(body) {
-        Ok(request) => entry(s, headers, entry_type, request).await,
+    match serde_json::from_slice::<Request>(&body) {
+        Ok(request) => entry(&s, &headers, entry_type, request).await,
         Err(e) => {
             let message = format!("the request body is not a Beacon request: {e}");
             (StatusCode::BAD_REQUEST, Json(s.node.identity.error(400, &message, None)))
