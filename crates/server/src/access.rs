@@ -29,9 +29,15 @@ pub(crate) async fn submit(
 ) -> Result<negotiator::AccessRequest, ApiError> {
     caller.actor.require(accounts::Permission::RequestBiobankAccess)?;
     let check = Request::for_query(&new.query, Granularity::Boolean);
-    let (_, gathered) =
-        crate::beacon::protected(state, Some(caller), Entry::Individuals, check, "access:check")
-            .await?;
+    let (_, gathered) = crate::beacon::protected(
+        state,
+        Some(caller),
+        &crate::beacon::ClientAddr::unknown(),
+        Entry::Individuals,
+        check,
+        "access:check",
+    )
+    .await?;
     let known: Vec<String> = gathered.banks.iter().map(|b| b.biobank.clone()).collect();
     for asked in &new.biobanks {
         if let Some(b) = gathered.banks.iter().find(|b| &b.biobank == asked) {

@@ -31,6 +31,31 @@ pub struct CrossSearch {
     pub identity: Identity,
     /// The nodes.
     pub federation: Federation,
+    /// Keys the pseudonyms of anonymous callers' addresses (a fresh key per
+    /// process: nodes never learn an address).
+    pub anon_key: std::hash::RandomState,
+}
+
+/// The address a request came from, when the server knows it.
+pub struct ClientAddr(Option<std::net::IpAddr>);
+
+impl ClientAddr {
+    /// For signed-in callers, whose account names them.
+    pub fn unknown() -> ClientAddr {
+        ClientAddr(None)
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<ClientAddr, Self::Rejection> {
+        let info = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientAddr(info.map(|i| i.0.ip())))
+    }
 }
 
 pub async fn info(State(state): State<Arc<AppState>>) -> Json<Value> {
@@ -67,6 +92,7 @@ pub struct GetParams {
 pub(crate) async fn protected(
     state: &AppState,
     caller: Option<&crate::auth::Caller>,
+    client: &ClientAddr,
     entry: Entry,
     mut request: Request,
     target: &str,
@@ -84,7 +110,16 @@ pub(crate) async fn protected(
     let given = requested.min(allowed);
     request.query.requested_granularity =
         Some(serde_json::to_value(given).expect("a name").as_str().unwrap_or("boolean").to_owned());
-    let who = caller.map_or("anon".to_owned(), |c| format!("user:{}", c.actor.user_id));
+    // Nodes keep budgets and query histories per caller: signed-in users by
+    // account, anonymous callers by a keyed pseudonym of their address.
+    let who = match (caller, client.0) {
+        (Some(c), _) => format!("user:{}", c.actor.user_id),
+        (None, Some(ip)) => {
+            use std::hash::BuildHasher as _;
+            format!("anon:{:016x}", state.cross_search.anon_key.hash_one(ip))
+        }
+        (None, None) => "anon".to_owned(),
+    };
     let gathered = state.cross_search.federation.ask(entry, &request, &who, &[]).await;
     state
         .accounts
@@ -108,6 +143,7 @@ pub(crate) async fn protected(
 async fn answer(
     state: &AppState,
     caller: Option<crate::auth::Caller>,
+    client: ClientAddr,
     entry: Entry,
     request: Result<Request, String>,
 ) -> Response {
@@ -123,7 +159,7 @@ async fn answer(
         let requested = request.granularity().map_err(|e| ApiError::bad_request(e.0))?;
         let target = format!("beacon:{}", entry.path());
         let (given, gathered) =
-            protected(state, caller.as_ref(), entry, request.clone(), &target).await?;
+            protected(state, caller.as_ref(), &client, entry, request.clone(), &target).await?;
         let nodes = Some(json!({"nodes": gathered.nodes}));
         Ok::<_, ApiError>(identity.results(
             entry,
@@ -157,18 +193,20 @@ pub async fn entry_get(
     entry: Entry,
     State(state): State<Arc<AppState>>,
     MaybeCaller(caller): MaybeCaller,
+    client: ClientAddr,
     UrlQuery(p): UrlQuery<GetParams>,
 ) -> Response {
-    answer(&state, caller, entry, from_get(p)).await
+    answer(&state, caller, client, entry, from_get(p)).await
 }
 
 pub async fn entry_post(
     entry: Entry,
     State(state): State<Arc<AppState>>,
     MaybeCaller(caller): MaybeCaller,
+    client: ClientAddr,
     body: axum::body::Bytes,
 ) -> Response {
-    answer(&state, caller, entry, from_body(&body)).await
+    answer(&state, caller, client, entry, from_body(&body)).await
 }
 
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {

@@ -233,7 +233,11 @@ async fn cross_search(
         description: description.into(),
         synthetic,
     };
-    Ok(beacon::CrossSearch { identity, federation: federation::Federation::new(peers)? })
+    Ok(beacon::CrossSearch {
+        identity,
+        federation: federation::Federation::new(peers)?,
+        anon_key: std::hash::RandomState::new(),
+    })
 }
 
 /// How long a node of the demo or the imported catalogue may take.
@@ -307,7 +311,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     });
     let stop = cancel.clone();
-    axum::serve(listener, router(state))
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             tracing::info!("shutting down");
