@@ -105,6 +105,7 @@ impl Filter {
                     ))
                 })
             }
+            ("collection", _, Some(v)) => Ok(Query::Collection(v.trim().to_owned())),
             ("NCIT:C16576", ..) => Ok(Query::Sex(crate::Sex::Female)),
             ("NCIT:C20197", ..) => Ok(Query::Sex(crate::Sex::Male)),
             (id, ..) => {
@@ -316,6 +317,7 @@ impl Identity {
             terms.push(json!({"type": "ontologyTerm", "id": t.ontology_id(), "label": t.label(), "scopes": ["individual"]}));
         }
         terms.push(json!({"type": "alphanumeric", "id": "age", "label": "age at collection (years; operators >=, >, <=, <, =)", "scopes": ["biosample"]}));
+        terms.push(json!({"type": "alphanumeric", "id": "collection", "label": "sample collection (cohort) id, operator =", "scopes": ["biosample"]}));
         terms.push(json!({"type": "alphanumeric", "id": "consent", "label": "consent allows: commercial, health_medical, non_genetic, ancestry", "scopes": ["individual"]}));
         json!({
             "meta": self.meta("filteringTerm"),

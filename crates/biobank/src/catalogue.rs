@@ -1,6 +1,7 @@
-//! A catalogue of biobanks, participants (donors) and their samples,
-//! following MIABIS and the Beacon v2 default model (individuals,
-//! biosamples), held in columns for the query engine: one row per sample,
+//! A catalogue of biobanks, their sample collections, participants
+//! (donors) and their samples, following MIABIS (biobank → collection →
+//! sample) and the Beacon v2 default model (individuals, biosamples; a
+//! collection is a cohort), held in columns for the query engine: one row per sample,
 //! rows grouped by biobank and then by participant, so a biobank's rows
 //! and a participant's samples are each one contiguous range.
 
@@ -84,6 +85,9 @@ pub struct Sample {
     pub aliquots: u16,
     /// Storage temperature, °C (−196 for liquid nitrogen).
     pub storage_c: i16,
+    /// The collection (cohort) it belongs to, by the biobank's id for it;
+    /// empty for none.
+    pub collection: String,
 }
 
 /// A participant's row range.
@@ -118,6 +122,9 @@ pub struct Catalogue {
     pub(crate) age: Vec<u8>,
     pub(crate) aliquots: Vec<u16>,
     pub(crate) storage_c: Vec<i16>,
+    pub(crate) collection: Vec<u16>,
+    /// The collections' ids, as numbered in `collection`.
+    pub collections: Vec<String>,
 }
 
 /// No value in a `u16`/`u32` column.
@@ -224,6 +231,15 @@ impl Catalogue {
             c.age.push(s.age);
             c.aliquots.push(s.aliquots);
             c.storage_c.push(s.storage_c);
+            let k = if s.collection.is_empty() {
+                NONE16
+            } else if let Some(k) = c.collections.iter().position(|x| *x == s.collection) {
+                k as u16
+            } else {
+                c.collections.push(s.collection);
+                (c.collections.len() - 1) as u16
+            };
+            c.collection.push(k);
         }
         for bank in 0..c.biobanks.len() {
             let rows: Vec<u32> = (0..individuals.len() as u32)
@@ -288,6 +304,7 @@ impl Catalogue {
             "id": self.sample_ids[r], "biobank": bank, "individual": self.individual_ids[ind],
             "sample_type": SampleType::ALL[self.sample_type[r] as usize].key(),
             "age_at_collection": self.age[r], "aliquots": self.aliquots[r], "storage_c": self.storage_c[r],
+            "collection": self.collections.get(self.collection[r] as usize),
             "sex": sex,
             "diseases": self.diseases_of(ind as u32).iter().map(|&d| icd.code(d)).collect::<Vec<_>>(),
             "data": data, "consent": consent,

@@ -49,6 +49,8 @@ pub enum Query {
     Recontact,
     /// Samples of this biobank.
     Biobank(String),
+    /// Samples of this collection (cohort), by its id.
+    Collection(String),
     /// Samples with an aliquot left.
     Available,
 }
@@ -90,6 +92,10 @@ pub enum Plan {
     Recontact,
     /// Biobank index.
     Biobank(usize),
+    /// Collection number (none: a collection this catalogue does not hold,
+    /// which matches nothing — in a federation each node holds only its
+    /// own collections).
+    Collection(Option<u16>),
     /// An aliquot left.
     Available,
 }
@@ -199,6 +205,9 @@ impl Query {
                 Some(i) => Plan::Biobank(i),
                 None => return bad(format!("no biobank '{id}'")),
             },
+            Query::Collection(id) => Plan::Collection(
+                catalogue.collections.iter().position(|c| c == id).map(|k| k as u16),
+            ),
             Query::Available => Plan::Available,
         })
     }
@@ -432,6 +441,10 @@ impl Catalogue {
                 Level::Samples(Bits::from_fn(ns, |i| wanted[self.sample_type[i] as usize]))
             }
             Plan::Available => Level::Samples(Bits::from_fn(ns, |i| self.aliquots[i] > 0)),
+            Plan::Collection(k) => Level::Samples(match k {
+                Some(k) => Bits::from_fn(ns, |i| self.collection[i] == *k),
+                None => Bits::empty(ns),
+            }),
         }
     }
 
@@ -512,6 +525,7 @@ mod tests {
             age,
             aliquots: 2,
             storage_c: -80,
+            collection: String::new(),
         };
         let gru = Duo::GeneralResearch.bit();
         Catalogue::build(

@@ -191,7 +191,7 @@ fn individual_row(f: &HashMap<String, String>) -> Result<[String; 10], String> {
 
 /// A sample row as stored: biobank, id, participant, type key, then age,
 /// aliquots and storage temperature.
-type SampleRow = (String, String, String, String, i64, i64, i64);
+type SampleRow = (String, String, String, String, i64, i64, i64, String);
 
 fn sample_row(f: &HashMap<String, String>) -> Result<SampleRow, String> {
     let get = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
@@ -219,6 +219,7 @@ fn sample_row(f: &HashMap<String, String>) -> Result<SampleRow, String> {
         number("age", 0, 130, None)?,
         number("aliquots", 0, 100_000, Some(1))?,
         number("storage_c", -273, 60, Some(-80))?,
+        get("collection").trim().to_owned(),
     ))
 }
 
@@ -327,15 +328,17 @@ impl Store {
                     }
                 });
                 match row {
-                    Ok((biobank, id, individual, t, age, aliquots, storage)) => {
+                    Ok((biobank, id, individual, t, age, aliquots, storage, collection)) => {
                         sqlx::query(
                             "INSERT INTO biobank_samples (biobank, id, individual, sample_type, age, \
-                             aliquots, storage_c) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                             aliquots, storage_c, collection) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                              ON CONFLICT (biobank, id) DO UPDATE SET individual = excluded.individual, \
                              sample_type = excluded.sample_type, age = excluded.age, \
-                             aliquots = excluded.aliquots, storage_c = excluded.storage_c",
+                             aliquots = excluded.aliquots, storage_c = excluded.storage_c, \
+                             collection = excluded.collection",
                         )
                         .bind(biobank).bind(id).bind(individual).bind(t).bind(age).bind(aliquots).bind(storage)
+                        .bind(collection)
                         .execute(&mut *tx)
                         .await?;
                         summary.samples += 1;
@@ -389,7 +392,8 @@ impl Store {
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
         let samples = sqlx::query(
-            "SELECT id, individual, sample_type, age, aliquots, storage_c FROM biobank_samples",
+            "SELECT id, individual, sample_type, age, aliquots, storage_c, collection \
+             FROM biobank_samples",
         )
         .fetch_all(&self.pool)
         .await?
@@ -403,6 +407,7 @@ impl Store {
                 age: r.try_get::<i64, _>(3)?.clamp(0, 255) as u8,
                 aliquots: r.try_get::<i64, _>(4)?.clamp(0, u16::MAX as i64) as u16,
                 storage_c: r.try_get::<i64, _>(5)?.clamp(i16::MIN as i64, i16::MAX as i64) as i16,
+                collection: r.try_get(6)?,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;

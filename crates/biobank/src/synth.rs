@@ -111,6 +111,19 @@ const POPULATION: &[(&str, f64)] = &[
     ("G30", 0.005),
 ];
 
+/// The national centre (and so the collection) that holds a disease's
+/// samples.
+fn ncbn_centre(code: &str) -> &'static str {
+    match code.as_bytes()[0] {
+        b'C' => "ncbn-ncc",
+        b'I' => "ncbn-ncvc",
+        b'G' if code == "G30" => "ncbn-ncgg",
+        b'G' => "ncbn-ncnp",
+        b'R' => "ncbn-ncchd",
+        _ => "ncbn-ncgm",
+    }
+}
+
 /// National centres' disease collections.
 const NCBN: &[(&str, f64)] = &[
     ("C16", 4.0),
@@ -189,20 +202,22 @@ pub fn generate(scale: f64, seed: u64) -> (Vec<Biobank>, Vec<Individual>, Vec<Sa
     let mut people = Vec::new();
     let mut samples = Vec::new();
     let n = |x: f64| (x * scale).round().max(1.0) as usize;
-    let mut add_samples = |rng: &mut Rng, who: &str, types: &[(SampleType, f64)], age: u8| {
-        for (t, p) in types {
-            if rng.chance(*p) {
-                samples.push(Sample {
-                    id: format!("{who}-{}", t.key()),
-                    individual: who.to_owned(),
-                    sample_type: *t,
-                    age,
-                    aliquots: rng.between(0, 6) as u16,
-                    storage_c: if matches!(t, SampleType::TissueFfpe) { 20 } else { -80 },
-                });
+    let mut add_samples =
+        |rng: &mut Rng, who: &str, collection: &str, types: &[(SampleType, f64)], age: u8| {
+            for (t, p) in types {
+                if rng.chance(*p) {
+                    samples.push(Sample {
+                        collection: collection.to_owned(),
+                        id: format!("{who}-{}", t.key()),
+                        individual: who.to_owned(),
+                        sample_type: *t,
+                        age,
+                        aliquots: rng.between(0, 6) as u16,
+                        storage_c: if matches!(t, SampleType::TissueFfpe) { 20 } else { -80 },
+                    });
+                }
             }
-        }
-    };
+        };
     // Tohoku Medical Megabank: community cohort and three-generation families.
     let community = n(84_000.0);
     let families = n(18_000.0);
@@ -254,7 +269,7 @@ pub fn generate(scale: f64, seed: u64) -> (Vec<Biobank>, Vec<Individual>, Vec<Sa
         let age = rng.between(20, 90);
         let id = format!("TMM-C{k:07}");
         people.push(tmm_person(&mut rng, id.clone(), sex, age, [None, None]));
-        add_samples(&mut rng, &id, &tmm_types, age);
+        add_samples(&mut rng, &id, "tmm-community", &tmm_types, age);
     }
     for f in 0..families {
         // Grandparents, parents, a child: three generations linked.
@@ -281,7 +296,7 @@ pub fn generate(scale: f64, seed: u64) -> (Vec<Biobank>, Vec<Individual>, Vec<Sa
                 continue;
             }
             people.push(tmm_person(&mut rng, id.clone(), sex, age, parents));
-            add_samples(&mut rng, &id, &tmm_types, age);
+            add_samples(&mut rng, &id, "tmm-birth-three-generation", &tmm_types, age);
         }
     }
     // BioBank Japan: patients with 1–3 of 51 diseases (440k cases / 270k people).
@@ -326,7 +341,8 @@ pub fn generate(scale: f64, seed: u64) -> (Vec<Biobank>, Vec<Individual>, Vec<Sa
             data: data_bits(&data),
             parents: [None, None],
         });
-        add_samples(&mut rng, &id, &[(SampleType::Dna, 1.0), (SampleType::Serum, 0.9)], age);
+        let types = [(SampleType::Dna, 1.0), (SampleType::Serum, 0.9)];
+        add_samples(&mut rng, &id, "bbj-patients", &types, age);
     }
     // National centres: disease-specific consent, tissue for cancers.
     for k in 0..n(100_000.0) {
@@ -368,6 +384,7 @@ pub fn generate(scale: f64, seed: u64) -> (Vec<Biobank>, Vec<Individual>, Vec<Sa
         add_samples(
             &mut rng,
             &id,
+            ncbn_centre(icd10().code(disease)),
             &[
                 (SampleType::Dna, 0.9),
                 (SampleType::Plasma, 0.8),
@@ -407,5 +424,13 @@ mod tests {
         assert!((1.5..1.75).contains(&per_person), "{per_person}");
         // Families link three generations.
         assert!(c.parents.iter().any(|p| p[0] != crate::catalogue::NONE32));
+        // Collections: TMM's two cohorts, the national centres' own; a
+        // collection another node holds matches nothing here, without error.
+        let families = total(r#"{"collection": "tmm-birth-three-generation"}"#);
+        assert!(families[0] > 0 && families[1] == 0 && families[2] == 0, "{families:?}");
+        let cancer = total(r#"{"and": [{"collection": "ncbn-ncc"}, {"not": {"disease": "II"}}]}"#);
+        assert_eq!(cancer, [0, 0, 0], "the cancer centre holds cancers only");
+        assert_eq!(total(r#"{"collection": "elsewhere"}"#), [0, 0, 0]);
+        assert_eq!(c.collections.len(), 2 + 1 + 6, "{:?}", c.collections);
     }
 }

@@ -20,7 +20,7 @@ async fn import_validates_rows_and_loads_back(b: &Backend) {
         osaka,O1,male,,GRU,,no,,,\n";
     let samples = r#"[
         {"biobank": "kyoto", "id": "S1", "individual": "K1", "sample_type": "serum", "age": 52},
-        {"biobank": "kyoto", "id": "S2", "individual": "K1", "sample_type": "DNA", "age": 52, "aliquots": 3},
+        {"biobank": "kyoto", "id": "S2", "individual": "K1", "sample_type": "DNA", "age": 52, "aliquots": 3, "collection": "kyoto-cancer"},
         {"biobank": "kyoto", "id": "S3", "individual": "K2", "sample_type": "血漿", "age": 61},
         {"biobank": "kyoto", "id": "S4", "individual": "K9", "sample_type": "dna", "age": 40},
         {"biobank": "kyoto", "id": "S5", "individual": "K2", "sample_type": "marrow", "age": 40},
@@ -64,6 +64,9 @@ async fn import_validates_rows_and_loads_back(b: &Backend) {
             .unwrap();
     let m = catalogue.evaluate(&q.plan(&catalogue).unwrap());
     assert_eq!(m.per_biobank[0].donors, 1, "disease-specific consent for E11 covers an E11 study");
+    let q: Query = serde_json::from_str(r#"{"collection": "kyoto-cancer"}"#).unwrap();
+    let m2 = catalogue.evaluate(&q.plan(&catalogue).unwrap());
+    assert_eq!((m2.per_biobank[0].donors, m2.per_biobank[0].samples), (1, 1), "S2 alone");
     let guard = Guard::new(Policy::default(), [0; 32]);
     let a = guard.answer(&catalogue, "x", Granularity::Count, &[], &m, 0).unwrap();
     assert_eq!(a.biobanks[0].donors, Some(biobank::protect::Reported::FewerThan(10)));

@@ -35,7 +35,7 @@ pub(crate) enum BiobankCommand {
         #[arg(long)]
         individuals: Option<PathBuf>,
         /// Samples: biobank, id, individual, sample_type, age, aliquots,
-        /// storage_c.
+        /// storage_c, collection (the cohort's id; optional).
         #[arg(long)]
         samples: Option<PathBuf>,
     },
