@@ -391,12 +391,17 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         /// Curves with known parameters and noise of sd 2 % of the
-        /// efficacy, on a 10-point half-log series that brackets the EC50:
-        /// the fit recovers the EC50 within 25 % and the efficacy within
-        /// 10 %, and gives the EC50 an interval.
+        /// efficacy, on a 10-point half-log series that reaches at least
+        /// 1.5 decades past the EC50 on both sides. Always: the fit is at
+        /// least as good a least-squares answer as the true parameters (the
+        /// optimiser does not stop short), and the EC50 has an interval.
+        /// Where the data determine the curve (Hill slope 1.5 or steeper)
+        /// it recovers the EC50 within 25 % and the efficacy within 10 %; a
+        /// shallow curve (0.8) can fit the same noisy points better with
+        /// other parameters, so recovery is not a property there.
         #[test]
         fn fits_recover_parameters_of_noisy_synthetic_curves(
-            log_ec50 in -8.0f64..-6.0,
+            log_ec50 in -8.0f64..-6.5,
             hill in prop::sample::select(vec![-2.5, -1.5, -0.8, 0.8, 1.5, 2.5]),
             bottom in -10.0f64..10.0,
             efficacy in 50.0f64..120.0,
@@ -412,10 +417,15 @@ mod tests {
             let conc: Vec<f64> = (0..10).map(|i| 10f64.powf(-9.5 + 0.5 * i as f64)).collect();
             let resp: Vec<f64> = conc.iter().map(|c| model(&truth, c.ln()).0 + noise()).collect();
             let fit = fit_ll4(&conc, &resp, FitOptions::default()).unwrap();
-            let ec50 = 10f64.powf(log_ec50);
-            prop_assert!((fit.ec50 / ec50 - 1.0).abs() < 0.25, "{fit:?} vs ec50 {ec50}");
-            prop_assert!(((fit.top - fit.bottom) / efficacy - 1.0).abs() < 0.10, "{fit:?}");
+            let truth_sse: f64 =
+                conc.iter().zip(&resp).map(|(c, r)| (r - model(&truth, c.ln()).0).powi(2)).sum();
+            prop_assert!(fit.sse <= truth_sse * (1.0 + 1e-9) + 1e-12, "{fit:?} vs {truth_sse}");
             prop_assert!(fit.ec50_ci.is_some());
+            if hill.abs() >= 1.5 {
+                let ec50 = 10f64.powf(log_ec50);
+                prop_assert!((fit.ec50 / ec50 - 1.0).abs() < 0.25, "{fit:?} vs ec50 {ec50}");
+                prop_assert!(((fit.top - fit.bottom) / efficacy - 1.0).abs() < 0.10, "{fit:?}");
+            }
         }
     }
 
