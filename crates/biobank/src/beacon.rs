@@ -384,6 +384,18 @@ impl Identity {
         })
     }
 
+    /// A collections document (`datasets`, `cohorts`) listing `items`.
+    pub fn collections(&self, entity: &str, items: Vec<Value>) -> Value {
+        let mut meta = self.meta(entity);
+        meta["returnedGranularity"] = json!("count");
+        meta["receivedRequestSummary"] = Request::default().summary(Granularity::Count);
+        json!({
+            "meta": meta,
+            "responseSummary": {"exists": !items.is_empty(), "numTotalResults": items.len()},
+            "response": {"collections": items},
+        })
+    }
+
     fn informational_meta(&self) -> Value {
         json!({"beaconId": self.id, "apiVersion": API_VERSION, "returnedSchemas": []})
     }

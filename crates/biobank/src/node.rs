@@ -4,7 +4,7 @@
 //! caller's budget and query history are kept here — so what leaves a
 //! hospital is already safe, whoever aggregates it.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::beacon::{Entry, Identity, Request};
 use crate::protect::{Granularity, Guard, Refusal};
@@ -73,6 +73,34 @@ impl Node {
             Err(Problem::Bad(e)) => self.problem(400, e.0, request),
             Err(Problem::Refused(r)) => self.problem(429, r.to_string(), request),
         }
+    }
+
+    /// The `/datasets` document: the node's biobanks.
+    pub fn datasets(&self) -> Value {
+        let items = (self.catalogue.biobanks.iter())
+            .map(|b| json!({"id": b.id, "name": b.name, "info": {"name_ja": b.name_ja}}))
+            .collect();
+        self.identity.collections("dataset", items)
+    }
+
+    /// The `/cohorts` document: the node's sample collections, each with
+    /// its size in donors only when it has at least the policy's smallest
+    /// count, and then rounded to tens (the list is public).
+    pub fn cohorts(&self) -> Value {
+        let floor = self.guard.policy().min_count;
+        let items = (0..self.catalogue.collections.len())
+            .map(|k| {
+                let id = &self.catalogue.collections[k];
+                let m = self.catalogue.evaluate(&crate::Plan::Collection(Some(k as u16)));
+                let donors: u64 = m.per_biobank.iter().map(|c| c.donors).sum();
+                let mut cohort = json!({"id": id, "name": id, "cohortType": "study-defined"});
+                if donors >= floor {
+                    cohort["cohortSize"] = json!((donors + 5) / 10 * 10);
+                }
+                cohort
+            })
+            .collect();
+        self.identity.collections("cohort", items)
     }
 
     fn problem(&self, status: u16, message: String, request: &Request) -> Reply {

@@ -1,7 +1,8 @@
 //! A biobank node's Beacon v2 API (`soyaku biobank node --addr`): the same
 //! binary, holding only its own catalogue, under `/api/`. The descriptive
 //! endpoints (`info`, `filtering_terms`, `configuration`, `map`,
-//! `entry_types`) are open; the entry endpoints (`individuals`,
+//! `entry_types`) and the collections (`datasets`: its biobanks; `cohorts`:
+//! its sample collections, sizes under 10 withheld) are open; the entry endpoints (`individuals`,
 //! `biosamples`) answer only the cross-search, which presents the node's
 //! token as a bearer token and names its caller in `x-soyaku-caller`.
 
@@ -34,6 +35,8 @@ pub fn node_router(node: Arc<Node>, token: Token, root: String) -> Router {
         .route("/api/configuration", get(configuration))
         .route("/api/map", get(map))
         .route("/api/entry_types", get(entry_types))
+        .route("/api/datasets", get(datasets))
+        .route("/api/cohorts", get(cohorts))
         .route(
             "/api/individuals",
             get(|s, h, q| entry_get(Entry::Individuals, s, h, q))
@@ -73,7 +76,20 @@ async fn configuration(State(s): State<NodeState>) -> Json<serde_json::Value> {
 }
 
 async fn map(State(s): State<NodeState>) -> Json<serde_json::Value> {
-    Json(s.node.identity.map(&s.root))
+    let mut doc = s.node.identity.map(&s.root);
+    for (entity, path) in [("dataset", "datasets"), ("cohort", "cohorts")] {
+        doc["response"]["endpointSets"][entity] =
+            serde_json::json!({"entryType": entity, "rootUrl": format!("{}/{path}", s.root)});
+    }
+    Json(doc)
+}
+
+async fn datasets(State(s): State<NodeState>) -> Json<serde_json::Value> {
+    Json(s.node.datasets())
+}
+
+async fn cohorts(State(s): State<NodeState>) -> Json<serde_json::Value> {
+    Json(s.node.cohorts())
 }
 
 async fn entry_types(State(s): State<NodeState>) -> Json<serde_json::Value> {

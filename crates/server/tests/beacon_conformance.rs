@@ -130,11 +130,21 @@ async fn the_node_api_conforms_to_the_beacon_v2_framework() {
         ("/api/configuration", "responses/beaconConfigurationResponse.yaml"),
         ("/api/map", "responses/beaconMapResponse.yaml"),
         ("/api/entry_types", "responses/beaconEntryTypesResponse.yaml"),
+        ("/api/datasets", "responses/beaconCollectionsResponse.yaml"),
+        ("/api/cohorts", "responses/beaconCollectionsResponse.yaml"),
     ] {
         let (status, doc) = get(&app, uri, None).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
         conforms(schema, &doc);
     }
+    let (_, cohorts) = get(&app, "/api/cohorts", None).await;
+    let ids: Vec<&str> = cohorts["response"]["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["tmm-community", "tmm-birth-three-generation"], "{cohorts}");
     // Entry endpoints at each granularity, by GET and by POST.
     for granularity in ["boolean", "count"] {
         for entry in ["individuals", "biosamples"] {
