@@ -18,6 +18,8 @@ mod audit;
 mod error;
 mod role;
 mod secrets;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::AtomicBool;
 
-use accounts::{Accounts, Actor, NewUser, Role};
+use accounts::{Accounts, Actor, Role};
 use campaigns::{CampaignError, Campaigns, NewRun};
 use screening::{Format, RunFiles};
 use testdb::Backend;
@@ -32,23 +32,16 @@ async fn desk(b: &Backend) -> Desk {
         .await
         .unwrap();
     let accounts = Accounts::attach(registry.pool().clone()).await.unwrap();
-    let mut actors = Vec::new();
-    for (name, role) in [
-        ("rita", Role::Researcher),
-        ("rob", Role::Researcher),
-        ("sam", Role::SupportStaff),
-        ("olga", Role::ProgrammeOfficer),
-    ] {
-        let password = "a long enough password".to_string();
-        let user = NewUser {
-            username: name.into(),
-            display_name: String::new(),
-            password: password.clone(),
-            role,
-        };
-        accounts.create_user(None, user).await.unwrap();
-        actors.push(accounts.sign_in(name, &password).await.unwrap().0);
-    }
+    let actors = accounts::testing::actors(
+        &accounts,
+        &[
+            ("rita", Role::Researcher),
+            ("rob", Role::Researcher),
+            ("sam", Role::SupportStaff),
+            ("olga", Role::ProgrammeOfficer),
+        ],
+    )
+    .await;
     let pool = registry.pool().clone();
     let campaigns = Campaigns::attach(registry, accounts).await.unwrap();
     let [rita, rob, sam, olga] = actors.try_into().unwrap();

@@ -1,7 +1,7 @@
 //! Access requests on a real database: the Negotiator states, who may move
 //! and see what, messages, and a history that cannot be rewritten.
 
-use accounts::{Accounts, Actor, NewUser, Role};
+use accounts::{Accounts, Actor, Role};
 use negotiator::{Negotiator, NegotiatorError, NewRequest, State};
 use testdb::Backend;
 
@@ -24,25 +24,18 @@ struct Desk {
 async fn desk(b: &Backend) -> Desk {
     let registry = library::Registry::open(&b.fresh_url().await).await.unwrap();
     let accounts = Accounts::attach(registry.pool().clone()).await.unwrap();
-    let mut actors = Vec::new();
-    for (name, role) in [
-        ("rita", Role::Researcher),
-        ("rob", Role::Researcher),
-        ("carl", Role::BiobankCurator),
-        ("dora", Role::BiobankCurator),
-        ("olga", Role::ProgrammeOfficer),
-        ("ada", Role::Admin),
-    ] {
-        let password = "a long enough password".to_string();
-        let user = NewUser {
-            username: name.into(),
-            display_name: String::new(),
-            password: password.clone(),
-            role,
-        };
-        accounts.create_user(None, user).await.unwrap();
-        actors.push(accounts.sign_in(name, &password).await.unwrap().0);
-    }
+    let actors = accounts::testing::actors(
+        &accounts,
+        &[
+            ("rita", Role::Researcher),
+            ("rob", Role::Researcher),
+            ("carl", Role::BiobankCurator),
+            ("dora", Role::BiobankCurator),
+            ("olga", Role::ProgrammeOfficer),
+            ("ada", Role::Admin),
+        ],
+    )
+    .await;
     let pool = registry.pool().clone();
     let negotiator = Negotiator::attach(pool.clone(), accounts).await.unwrap();
     let [rita, rob, carl, dora, olga, ada] = actors.try_into().unwrap();

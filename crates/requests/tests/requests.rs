@@ -3,7 +3,7 @@
 
 use std::sync::atomic::AtomicBool;
 
-use accounts::{Accounts, Actor, NewUser, Role};
+use accounts::{Accounts, Actor, Role};
 use library::CompoundId;
 use requests::{Container, NewRequest, RequestError, Requests, Status};
 use testdb::Backend;
@@ -40,28 +40,16 @@ async fn desk(b: &Backend) -> Desk {
     .await
     .unwrap();
     let accounts = Accounts::attach(registry.pool().clone()).await.unwrap();
-    let mut actors = Vec::new();
-    for (name, role) in [
-        ("rita", Role::Researcher),
-        ("rob", Role::Researcher),
-        ("sam", Role::SupportStaff),
-        ("ada", Role::Admin),
-    ] {
-        let password = "a long enough password".to_string();
-        accounts
-            .create_user(
-                None,
-                NewUser {
-                    username: name.into(),
-                    display_name: String::new(),
-                    password: password.clone(),
-                    role,
-                },
-            )
-            .await
-            .unwrap();
-        actors.push(accounts.sign_in(name, &password).await.unwrap().0);
-    }
+    let actors = accounts::testing::actors(
+        &accounts,
+        &[
+            ("rita", Role::Researcher),
+            ("rob", Role::Researcher),
+            ("sam", Role::SupportStaff),
+            ("ada", Role::Admin),
+        ],
+    )
+    .await;
     let requests = Requests::attach(registry, accounts).await.unwrap();
     let [rita, rob, sam, ada] = actors.try_into().unwrap();
     Desk { requests, rita, rob, sam, ada }
