@@ -90,8 +90,10 @@ pub enum Plan {
     Consent(UseKey, Vec<u16>),
     /// Recontact allowed.
     Recontact,
-    /// Biobank index.
-    Biobank(usize),
+    /// Biobank index (none: a biobank this catalogue does not hold, which
+    /// matches nothing — in a federation each node holds only its own;
+    /// whoever asks all of them says when a name is unknown everywhere).
+    Biobank(Option<usize>),
     /// Collection number (none: a collection this catalogue does not hold,
     /// which matches nothing — in a federation each node holds only its
     /// own collections).
@@ -132,6 +134,18 @@ fn diseases_in(q: &Query, out: &mut Vec<u16>) -> Result<(), QueryError> {
 }
 
 impl Query {
+    /// The biobanks the query names (`{"biobank": id}` anywhere in it).
+    pub fn biobanks(&self) -> Vec<&str> {
+        match self {
+            Query::And(parts) | Query::Or(parts) => {
+                parts.iter().flat_map(Query::biobanks).collect()
+            }
+            Query::Not(inner) => inner.biobanks(),
+            Query::Biobank(id) => vec![id.as_str()],
+            _ => Vec::new(),
+        }
+    }
+
     /// Resolves terms against the catalogue and puts the query in
     /// canonical form.
     pub fn plan(&self, catalogue: &Catalogue) -> Result<Plan, QueryError> {
@@ -201,10 +215,9 @@ impl Query {
             },
             Query::Consent(u) => Plan::Consent(UseKey::of(*u), scope.to_vec()),
             Query::Recontact => Plan::Recontact,
-            Query::Biobank(id) => match catalogue.biobanks.iter().position(|b| b.id == *id) {
-                Some(i) => Plan::Biobank(i),
-                None => return bad(format!("no biobank '{id}'")),
-            },
+            Query::Biobank(id) => {
+                Plan::Biobank(catalogue.biobanks.iter().position(|b| b.id == *id))
+            }
             Query::Collection(id) => Plan::Collection(
                 catalogue.collections.iter().position(|c| c == id).map(|k| k as u16),
             ),
@@ -428,8 +441,10 @@ impl Catalogue {
             }
             Plan::Biobank(b) => {
                 let mut bits = Bits::empty(ni);
-                let r = &self.biobank_individuals[*b];
-                bits.set_range(r.start as usize..r.end as usize);
+                if let Some(b) = b {
+                    let r = &self.biobank_individuals[*b];
+                    bits.set_range(r.start as usize..r.end as usize);
+                }
                 Level::Individuals(bits)
             }
             Plan::Age(lo, hi) => {
@@ -587,8 +602,15 @@ mod tests {
         let err = |j: &str| serde_json::from_str::<Query>(j).unwrap().plan(&c).unwrap_err().0;
         assert!(err(r#"{"disease": "X99"}"#).contains("X99"));
         assert!(err(r#"{"sample_type": "marrow"}"#).contains("marrow"));
-        assert!(err(r#"{"biobank": "zz"}"#).contains("zz"));
         assert!(err(r#"{"age": {"min": 60, "max": 40}}"#).contains("empty"));
+        // A biobank held elsewhere matches nothing here (the cross-search,
+        // which asks every node, names one held nowhere).
+        let q: Query =
+            serde_json::from_str(r#"{"or": [{"biobank": "zz"}, {"not": {"biobank": "a"}}]}"#)
+                .unwrap();
+        assert_eq!(q.biobanks(), ["zz", "a"]);
+        let m = c.evaluate(&q.plan(&c).unwrap());
+        assert_eq!(m.per_biobank[0].donors, 0);
         assert!(serde_json::from_str::<Query>(r#"{"colour": "red"}"#).is_err());
     }
 }

@@ -174,6 +174,13 @@ pub(crate) async fn run(ctx: &Context, command: BiobankCommand) -> Result<()> {
                 )?,
             };
             let query: Query = serde_json::from_str(&query).context("reading the query (JSON)")?;
+            if let Some(b) = query
+                .biobanks()
+                .into_iter()
+                .find(|b| !catalogue.biobanks.iter().any(|x| x.id == *b))
+            {
+                bail!("no biobank '{b}' in this catalogue");
+            }
             let plan = query.plan(&catalogue)?;
             let matched = catalogue.evaluate(&plan);
             let level = match granularity {

@@ -133,6 +133,19 @@ pub(crate) async fn protected(
     if let Some(m) = gathered.bad_request() {
         return Err(ApiError::bad_request(m));
     }
+    // Each node matches nothing for a biobank it does not hold; when every
+    // node answered, a name none holds is a mistake to report.
+    if gathered.nodes.iter().all(|n| n.status == federation::Status::Ok) {
+        if let Some(unknown) =
+            query.biobanks().into_iter().find(|b| !gathered.banks.iter().any(|x| x.biobank == *b))
+        {
+            let known: Vec<&str> = gathered.banks.iter().map(|b| b.biobank.as_str()).collect();
+            return Err(ApiError::bad_request(format!(
+                "no biobank '{unknown}'; the cross-search has {}",
+                known.join(", ")
+            )));
+        }
+    }
     if let Some(m) = gathered.refused() {
         return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "refused", m));
     }

@@ -811,6 +811,10 @@ async fn the_beacon_answers_the_public_with_yes_or_no_and_researchers_with_prote
     let bad = bad.json();
     assert_eq!(bad["error"]["errorCode"], 400, "{bad}");
     assert!(bad["error"]["errorMessage"].as_str().unwrap().contains("'XYZ:1'"), "{bad}");
+    let body = json!({"query": {"requestParameters": {"soyakuQuery": {"biobank": "nowhere"}}}});
+    let unknown = s.call(Method::POST, "/beacon/v2/individuals", &rita, Some(body)).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(unknown.text().contains("no biobank 'nowhere'; the cross-search has tmm, bbj, ncbn"));
     // The demo's three biobanks are three nodes, each named with its status.
     let nodes = counted["info"]["nodes"].as_array().unwrap();
     let names: Vec<&str> = nodes.iter().map(|n| n["node"].as_str().unwrap()).collect();
