@@ -372,6 +372,13 @@ test("biobank cross-search: criteria by name, counts per biobank for a researche
   await Promise.all([rita.page.waitForURL(/age_max=20/), rita.page.click("#bb-search")]);
   const rare = await rita.page.$$eval("#biobank-results td.donors", (tds) => tds.map((t) => t.textContent.trim()));
   assert.ok(rare.every((d) => d === "10未満"), JSON.stringify(rare));
+  // A collection: TMM's three-generation cohort is held by TMM's node only.
+  await rita.page.goto(`${base}/biobanks?collection=tmm-birth-three-generation`);
+  assert.equal(await rita.page.inputValue("#bb-collection"), "tmm-birth-three-generation");
+  const cohort = await rita.page.$$eval("#biobank-results tbody tr", (trs) =>
+    trs.map((tr) => tr.querySelector("td.donors").textContent.trim()),
+  );
+  assert.ok(Number(cohort[0]) >= 10 && cohort[1] === "10未満" && cohort[2] === "10未満", JSON.stringify(cohort));
   await rita.context.close();
 
   const ada = await signedIn("ada");

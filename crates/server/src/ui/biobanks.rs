@@ -55,6 +55,7 @@ struct Words {
     count_note: &'static str,
     nodes: &'static str,
     requests: &'static str,
+    collection: &'static str,
     /// ok, timeout, unreachable, refused, bad request, failed.
     node_states: [&'static str; 6],
 }
@@ -88,6 +89,7 @@ const JA: Words = Words {
     count_note: "件数は参加者保護のため雑音を加えて表示し、10未満は表示しません。",
     nodes: "各バイオバンクの応答",
     requests: "利用申請の一覧",
+    collection: "コレクション（コホートID）",
     node_states: [
         "応答あり",
         "時間切れ",
@@ -127,6 +129,7 @@ const EN: Words = Words {
     count_note: "Counts carry protective noise; fewer than 10 is not shown.",
     nodes: "Biobank nodes",
     requests: "Access requests",
+    collection: "Collection (cohort id)",
     node_states: [
         "answered",
         "timed out",
@@ -154,6 +157,7 @@ struct Criteria {
     data: Option<String>,
     consent: Option<String>,
     recontact: Option<String>,
+    collection: Option<String>,
 }
 
 impl Criteria {
@@ -171,6 +175,7 @@ impl Criteria {
             &self.data,
             &self.consent,
             &self.recontact,
+            &self.collection,
         ]
         .iter()
         .any(|v| Criteria::given(v).is_some())
@@ -210,6 +215,9 @@ impl Criteria {
         }
         if Criteria::given(&self.recontact).is_some() {
             parts.push(Query::Recontact);
+        }
+        if let Some(c) = Criteria::given(&self.collection) {
+            parts.push(Query::Collection(c.to_owned()));
         }
         Ok(Query::And(parts))
     }
@@ -266,6 +274,9 @@ fn form(w: &Words, lang: Lang, c: &Criteria) -> Markup {
                     option value="commercial" selected[chosen(&c.consent, "commercial")] { (w.commercial) }
                     option value="health_medical" selected[chosen(&c.consent, "health_medical")] { (w.health) }
                 }
+            }
+            label { (w.collection)
+                input #bb-collection name="collection" value=(value(&c.collection)) placeholder="tmm-birth-three-generation";
             }
             label.check { input #bb-recontact type="checkbox" name="recontact" value="1" checked[c.recontact.is_some()]; (w.recontact) }
             button #bb-search type="submit" { (w.search) }
