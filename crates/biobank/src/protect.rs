@@ -242,9 +242,12 @@ impl Guard {
             }
             state.used += 1;
             let k = self.policy.min_count;
+            // Two answers about fewer than `k` people each both say "fewer
+            // than k": nothing to difference, so no refusal.
+            let shown = donors.count() >= k;
             if state.recent.iter().any(|earlier| {
                 let d = donors.difference_count(earlier);
-                d > 0 && d < k
+                d > 0 && d < k && (shown || earlier.count() >= k)
             }) {
                 return Err(Refusal::Differencing { min: k });
             }
@@ -368,6 +371,15 @@ mod tests {
         assert_eq!(refused, Err(Refusal::Differencing { min: 10 }), "{target_id}");
         // Another caller is not affected by mallory's history.
         assert!(guard.answer(&c, "trent", Granularity::Count, &[], &without, 1).is_ok());
+        // Two sets both under 10 people are both answered "fewer than 10":
+        // nothing to difference, so neither is refused.
+        let rare = matched(
+            &c,
+            r#"{"and": [{"disease": "G12.2"}, {"sex": "female"}, {"age": {"min": 30, "max": 35}}]}"#,
+        );
+        let empty = matched(&c, r#"{"age": {"min": 200, "max": 201}}"#);
+        assert!(guard.answer(&c, "walt", Granularity::Count, &[], &rare, 1).is_ok());
+        assert!(guard.answer(&c, "walt", Granularity::Count, &[], &empty, 1).is_ok());
     }
 
     #[test]

@@ -311,6 +311,11 @@ impl Bits {
         })
     }
 
+    /// How many rows are set.
+    pub fn count(&self) -> u64 {
+        self.words.iter().map(|w| w.count_ones() as u64).sum()
+    }
+
     /// The words in `range` of rows, the partial words at its ends masked.
     fn count_in(&self, range: std::ops::Range<usize>) -> u64 {
         if range.is_empty() {
