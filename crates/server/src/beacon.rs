@@ -223,11 +223,7 @@ pub async fn entry_post(
 }
 
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
-    headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(ApiError::unauthenticated)
+    crate::auth::bearer(headers).ok_or_else(ApiError::unauthenticated)
 }
 
 fn not_a_node(e: federation::NotANode) -> ApiError {

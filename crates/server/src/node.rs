@@ -133,10 +133,7 @@ async fn post(
 }
 
 async fn entry(s: &NodeState, headers: &HeaderMap, entry: Entry, request: Request) -> Response {
-    let presented = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let presented = crate::auth::bearer(headers);
     if !presented.is_some_and(|t| s.token.matches(t)) {
         let message = "this node answers only its cross-search, which presents the node's token";
         return (StatusCode::UNAUTHORIZED, Json(s.node.identity.error(401, message, None)))
