@@ -181,18 +181,34 @@ pub fn biobanks() -> Vec<Biobank> {
     ]
 }
 
-/// One demo biobank's part of [`generate`] (a node's own catalogue): its
-/// record, participants and samples.
+/// [`generate`] split by biobank (each node's own catalogue), in
+/// [`biobanks`] order: each biobank's record, participants and samples.
+pub fn generate_shares(scale: f64, seed: u64) -> Vec<(Vec<Biobank>, Vec<Individual>, Vec<Sample>)> {
+    let (banks, people, samples) = generate(scale, seed);
+    let bank_of: std::collections::HashMap<String, String> =
+        people.iter().map(|p| (p.id.clone(), p.biobank.clone())).collect();
+    let mut shares: Vec<_> = banks.into_iter().map(|b| (vec![b], Vec::new(), Vec::new())).collect();
+    let index = |bank: &str, shares: &[(Vec<Biobank>, _, _)]| {
+        shares.iter().position(|s| s.0[0].id == bank).expect("demo participants name demo biobanks")
+    };
+    for p in people {
+        let i = index(&p.biobank, &shares);
+        shares[i].1.push(p);
+    }
+    for s in samples {
+        let i = index(&bank_of[&s.individual], &shares);
+        shares[i].2.push(s);
+    }
+    shares
+}
+
+/// One demo biobank's share of [`generate`] (a node's own catalogue).
 pub fn generate_for(
     scale: f64,
     seed: u64,
     biobank: &str,
 ) -> (Vec<Biobank>, Vec<Individual>, Vec<Sample>) {
-    let (banks, people, samples) = generate(scale, seed);
-    let people: Vec<Individual> = people.into_iter().filter(|p| p.biobank == biobank).collect();
-    let ids: std::collections::HashSet<&str> = people.iter().map(|p| p.id.as_str()).collect();
-    let samples = samples.into_iter().filter(|s| ids.contains(s.individual.as_str())).collect();
-    (banks.into_iter().filter(|b| b.id == biobank).collect(), people, samples)
+    generate_shares(scale, seed).into_iter().find(|s| s.0[0].id == biobank).unwrap_or_default()
 }
 
 /// A synthetic catalogue at `scale` (1.0: about 520,000 participants and

@@ -201,9 +201,10 @@ async fn cross_search(
         (vec![federation::Peer { name: "local".into(), link, timeout: NODE_TIMEOUT }], false)
     } else if config.load_demo {
         let mut peers = Vec::new();
-        for bank in biobank::synth::biobanks() {
-            let (b, p, s) = biobank::synth::generate_for(DEMO_BIOBANK_SCALE, 20261122, &bank.id);
-            let dir = config.data_dir.join("nodes").join(&bank.id);
+        // One generation, split: each node gets its biobank's share.
+        for (b, p, s) in biobank::synth::generate_shares(DEMO_BIOBANK_SCALE, 20261122) {
+            let id = b[0].id.clone();
+            let dir = config.data_dir.join("nodes").join(&id);
             let node =
                 biobank::node::Node::new(biobank::Catalogue::build(b, p, s)?, guard(&dir)?, true);
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
@@ -216,7 +217,7 @@ async fn cross_search(
                 std::future::pending(),
             ));
             let link = federation::Link::Push { url, token };
-            peers.push(federation::Peer { name: bank.id, link, timeout: NODE_TIMEOUT });
+            peers.push(federation::Peer { name: id, link, timeout: NODE_TIMEOUT });
         }
         (peers, true)
     } else {
