@@ -485,6 +485,40 @@ rust::Vec<FilterHit> structural_alerts(const ROMol &mol) {
 
 uint32_t num_atoms(const ROMol &mol) { return mol.getNumAtoms(); }
 
+rust::Vec<AtomInfo> atom_infos(const ROMol &mol) {
+  rust::Vec<AtomInfo> out;
+  out.reserve(mol.getNumAtoms());
+  for (const auto atom : mol.atoms()) {
+    AtomInfo info;
+    info.atomic_num = atom->getAtomicNum();
+    info.total_degree = atom->getTotalDegree();
+    info.formal_charge = atom->getFormalCharge();
+    info.chiral_tag = static_cast<uint32_t>(atom->getChiralTag());
+    info.total_hs = atom->getTotalNumHs();
+    info.hybridization = static_cast<uint32_t>(atom->getHybridization());
+    info.aromatic = atom->getIsAromatic();
+    info.mass = atom->getMass();
+    out.push_back(info);
+  }
+  return out;
+}
+
+rust::Vec<BondInfo> bond_infos(const ROMol &mol) {
+  rust::Vec<BondInfo> out;
+  out.reserve(mol.getNumBonds());
+  for (const auto bond : mol.bonds()) {
+    BondInfo info;
+    info.begin = bond->getBeginAtomIdx();
+    info.end = bond->getEndAtomIdx();
+    info.bond_type = static_cast<uint32_t>(bond->getBondType());
+    info.conjugated = bond->getIsConjugated();
+    info.in_ring = mol.getRingInfo()->numBondRings(bond->getIdx()) > 0;
+    info.stereo = static_cast<uint32_t>(bond->getStereo());
+    out.push_back(info);
+  }
+  return out;
+}
+
 bool has_substruct_match(const ROMol &mol, const ROMol &query,
                          bool use_chirality) {
   RDKit::SubstructMatchParameters params;

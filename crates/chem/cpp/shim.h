@@ -14,6 +14,8 @@ namespace soyaku {
 struct Descriptors;
 struct FilterHit;
 struct InchiResult;
+struct AtomInfo;
+struct BondInfo;
 
 using RDKit::ROMol;
 
@@ -44,6 +46,8 @@ Descriptors descriptors(const ROMol &mol);
 rust::Vec<FilterHit> structural_alerts(const ROMol &mol);
 
 uint32_t num_atoms(const ROMol &mol);
+rust::Vec<AtomInfo> atom_infos(const ROMol &mol);
+rust::Vec<BondInfo> bond_infos(const ROMol &mol);
 bool has_substruct_match(const ROMol &mol, const ROMol &query,
                          bool use_chirality);
 

@@ -52,6 +52,44 @@ pub(crate) mod bridge {
         warning: String,
     }
 
+    /// What RDKit perceives of one atom, as graph neural networks read it.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    struct AtomInfo {
+        /// Atomic number.
+        atomic_num: u32,
+        /// Neighbours including implicit hydrogens (`GetTotalDegree`).
+        total_degree: u32,
+        /// Formal charge.
+        formal_charge: i32,
+        /// RDKit's `ChiralType` value.
+        chiral_tag: u32,
+        /// Hydrogens, implicit and explicit (`GetTotalNumHs`).
+        total_hs: u32,
+        /// RDKit's `HybridizationType` value.
+        hybridization: u32,
+        /// Aromatic flag.
+        aromatic: bool,
+        /// Average atomic mass, or the isotope's mass (`GetMass`).
+        mass: f64,
+    }
+
+    /// What RDKit perceives of one bond.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    struct BondInfo {
+        /// Index of the first atom.
+        begin: u32,
+        /// Index of the second atom.
+        end: u32,
+        /// RDKit's `BondType` value (1 single, 2 double, 3 triple, 12 aromatic, …).
+        bond_type: u32,
+        /// Conjugation flag.
+        conjugated: bool,
+        /// Whether the bond is in a ring.
+        in_ring: bool,
+        /// RDKit's `BondStereo` value.
+        stereo: u32,
+    }
+
     unsafe extern "C++" {
         include!("chem/cpp/shim.h");
 
@@ -84,6 +122,8 @@ pub(crate) mod bridge {
         fn structural_alerts(mol: &ROMol) -> Vec<FilterHit>;
 
         fn num_atoms(mol: &ROMol) -> u32;
+        fn atom_infos(mol: &ROMol) -> Vec<AtomInfo>;
+        fn bond_infos(mol: &ROMol) -> Vec<BondInfo>;
         fn has_substruct_match(mol: &ROMol, query: &ROMol, use_chirality: bool) -> bool;
     }
 }

@@ -16,7 +16,7 @@ pub mod sdf;
 
 use cxx::UniquePtr;
 
-pub use ffi::bridge::{Descriptors, FilterHit as Alert};
+pub use ffi::bridge::{AtomInfo, BondInfo, Descriptors, FilterHit as Alert};
 pub use fingerprint::{Fingerprint, MorganParams, PATTERN_BITS};
 pub use properties::{RuleFlags, Rules};
 
@@ -211,6 +211,16 @@ impl Molecule {
     /// Number of atoms in the graph (hydrogens only where explicit).
     pub fn num_atoms(&self) -> u32 {
         ffi::bridge::num_atoms(&self.raw)
+    }
+
+    /// RDKit's perception of each atom, in atom-index order.
+    pub fn atoms(&self) -> Vec<AtomInfo> {
+        ffi::bridge::atom_infos(&self.raw)
+    }
+
+    /// RDKit's perception of each bond, in bond-index order.
+    pub fn bonds(&self) -> Vec<BondInfo> {
+        ffi::bridge::bond_infos(&self.raw)
     }
 
     /// Whether `query` matches a substructure of this molecule.
