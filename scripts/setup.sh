@@ -4,7 +4,8 @@
 #                           Node's npm, which fetches the JSME structure editor
 #                           into web/node_modules for the binary to embed)
 #   scripts/setup.sh test   also the test oracles (Debian's python3-rdkit, and
-#                           PyPI rdkit==2022.9.5, which has InChI, in .venv/oracle),
+#                           PyPI rdkit==2022.9.5, which has InChI, and onnxruntime
+#                           in .venv/oracle),
 #                           PostgreSQL, and Chromium with a Japanese font for the
 #                           browser tests
 # Safe to run again: it installs only what is missing.
@@ -41,10 +42,12 @@ if [ ! -f web/node_modules/jsme-editor/jsme.nocache.js ] ||
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix web "${npm_args[@]}" >/dev/null
 fi
 
-if [ "${1:-}" = test ] && ! .venv/oracle/bin/python -c "from rdkit import Chem; assert Chem.MolToInchiKey(Chem.MolFromSmiles('C'))" 2>/dev/null; then
-  echo "setup: creating the RDKit InChI oracle in .venv/oracle"
+# Reference implementations the tests compare against: RDKit with InChI, and
+# onnxruntime (the ChEMBL target model's own runtime).
+if [ "${1:-}" = test ] && ! .venv/oracle/bin/python -c "import onnxruntime; from rdkit import Chem; assert Chem.MolToInchiKey(Chem.MolFromSmiles('C'))" 2>/dev/null; then
+  echo "setup: creating the reference oracles (RDKit InChI, onnxruntime) in .venv/oracle"
   /usr/bin/python3 -m venv .venv/oracle
-  .venv/oracle/bin/pip install --quiet --disable-pip-version-check "rdkit==2022.9.5" "numpy<2"
+  .venv/oracle/bin/pip install --quiet --disable-pip-version-check "rdkit==2022.9.5" "numpy<2" "onnxruntime==1.20.1"
 fi
 
 # The published GA4GH Beacon v2 framework schemas, for the conformance test:
