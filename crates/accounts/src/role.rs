@@ -54,6 +54,8 @@ pub enum Permission {
     CurateBiobanks,
     /// Follow every biobank access request (read only).
     SeeAllBiobankRequests,
+    /// Run prediction models and docking on structures.
+    RunModels,
 }
 
 impl Permission {
@@ -74,6 +76,7 @@ impl Permission {
             Permission::RequestBiobankAccess => "request access to biobank samples and data",
             Permission::CurateBiobanks => "review biobank access requests",
             Permission::SeeAllBiobankRequests => "see every biobank access request",
+            Permission::RunModels => "run prediction models",
         }
     }
 }
@@ -99,6 +102,7 @@ impl Role {
                     | ViewScreens
                     | SearchBiobanks
                     | RequestBiobankAccess
+                    | RunModels
             ),
             Role::SupportStaff => matches!(
                 permission,
@@ -110,6 +114,7 @@ impl Role {
                     | SeeAllScreens
                     | RecordScreens
                     | SearchBiobanks
+                    | RunModels
             ),
             Role::BiobankCurator => {
                 matches!(permission, SearchCompounds | SearchBiobanks | CurateBiobanks)

@@ -6,6 +6,7 @@ mod biobank_cmd;
 mod chem_cmd;
 mod demo;
 mod library_cmd;
+mod models_cmd;
 mod output;
 mod screen_cmd;
 mod search_cmd;
@@ -49,6 +50,12 @@ enum Command {
     /// Searches over the registry.
     #[command(subcommand)]
     Search(search_cmd::SearchCommand),
+    /// Prediction models: list them, read their cards.
+    #[command(subcommand)]
+    Models(models_cmd::ModelsCommand),
+    /// Predictions for a structure: ADMET profile, likely targets.
+    #[command(subcommand)]
+    Predict(models_cmd::PredictCommand),
     /// Biobank catalogue: import, and protected cross-search queries.
     #[command(subcommand)]
     Biobank(biobank_cmd::BiobankCommand),
@@ -104,6 +111,8 @@ fn main() -> Result<()> {
             Command::Library(c) => library_cmd::run_library(&ctx, c).await,
             Command::Search(c) => search_cmd::run(&ctx, c).await,
             Command::Chem(c) => chem_cmd::run(c),
+            Command::Models(c) => models_cmd::run_models(c),
+            Command::Predict(c) => models_cmd::run_predict(&ctx, c).await,
             Command::Screen(c) => screen_cmd::run(&ctx, c).await,
             Command::Biobank(c) => biobank_cmd::run(&ctx, c).await,
             Command::Demo(args) => demo::run(&ctx, args).await,

@@ -162,20 +162,24 @@ impl AdmetModel {
         Ok(AdmetModel { ensembles, source, reference, card: card(endpoints) })
     }
 
-    /// Predictions for each molecule, in the card's endpoint order.
+    /// Predictions for each molecule, in the card's endpoint order. RDKit
+    /// perceives the molecules on this thread (molecules are not `Sync`);
+    /// the networks then run on every core.
     pub fn admet(&self, molecules: &[Molecule]) -> Vec<Vec<AdmetValue>> {
-        let mut out = Vec::with_capacity(molecules.len());
-        for batch in molecules.chunks(BATCH) {
-            let graph = BatchGraph::new(batch);
-            // [ensemble][member] → [molecule × task]
-            let outputs: Vec<Vec<Vec<f32>>> = self
-                .ensembles
-                .iter()
-                .map(|e| e.members.iter().map(|m| m.forward(&graph)).collect())
-                .collect();
-            for m in 0..batch.len() {
-                let values = self
-                    .card
+        let graphs: Vec<BatchGraph> = molecules.chunks(BATCH).map(BatchGraph::new).collect();
+        crate::parallel_map(&graphs, |graph| self.batch(graph)).into_iter().flatten().collect()
+    }
+
+    fn batch(&self, graph: &BatchGraph) -> Vec<Vec<AdmetValue>> {
+        // [ensemble][member] → [molecule × task]
+        let outputs: Vec<Vec<Vec<f32>>> = self
+            .ensembles
+            .iter()
+            .map(|e| e.members.iter().map(|m| m.forward(graph)).collect())
+            .collect();
+        (0..graph.molecules())
+            .map(|m| {
+                self.card
                     .endpoints
                     .iter()
                     .zip(&self.source)
@@ -192,11 +196,9 @@ impl AdmetModel {
                             drugbank_percentile: percentile_of(reference, value),
                         }
                     })
-                    .collect();
-                out.push(values);
-            }
-        }
-        out
+                    .collect()
+            })
+            .collect()
     }
 }
 

@@ -157,6 +157,10 @@ impl BatchGraph {
         g
     }
 
+    pub(crate) fn molecules(&self) -> usize {
+        self.molecules
+    }
+
     fn atom_count(&self) -> usize {
         self.molecule_of_atom.len()
     }

@@ -106,7 +106,11 @@ impl TargetModel {
 
     /// Probability of activity on every target, in the card's endpoint order.
     pub fn probabilities(&self, molecule: &Molecule) -> Result<Vec<f32>, ModelError> {
-        let outputs = self.graph.run(&Self::featurise(molecule))?;
+        self.run(&Self::featurise(molecule))
+    }
+
+    fn run(&self, input: &[f32]) -> Result<Vec<f32>, ModelError> {
+        let outputs = self.graph.run(input)?;
         self.order
             .iter()
             .map(|&i| {
@@ -146,25 +150,25 @@ impl Model for TargetModel {
     }
 
     fn predict(&self, molecules: &[Molecule]) -> Result<Vec<Vec<Prediction>>, ModelError> {
-        molecules
-            .iter()
-            .map(|m| {
-                let probabilities = self.probabilities(m)?;
-                Ok(self
-                    .card
-                    .endpoints
-                    .iter()
-                    .zip(probabilities)
-                    .map(|(e, p)| Prediction {
-                        endpoint: e.key.clone(),
-                        value: f64::from(p),
-                        uncertainty: None,
-                        in_domain: None,
-                        weak: e.weak,
-                    })
-                    .collect())
-            })
-            .collect()
+        let features: Vec<Vec<f32>> = molecules.iter().map(TargetModel::featurise).collect();
+        crate::parallel_map(&features, |input| {
+            let probabilities = self.run(input)?;
+            Ok(self
+                .card
+                .endpoints
+                .iter()
+                .zip(probabilities)
+                .map(|(e, p)| Prediction {
+                    endpoint: e.key.clone(),
+                    value: f64::from(p),
+                    uncertainty: None,
+                    in_domain: None,
+                    weak: e.weak,
+                })
+                .collect())
+        })
+        .into_iter()
+        .collect()
     }
 }
 

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use crate::auth::{cleared_session_cookie, session_cookie, Caller};
 use crate::hits::{self, SearchParams};
 use crate::openapi::{Doc, Param};
-use crate::{access, beacon, export, provision, screens, work, ApiError, AppState, Stage};
+use crate::{access, beacon, export, predict, provision, screens, work, ApiError, AppState, Stage};
 
 type ApiResult = Result<Response, ApiError>;
 
@@ -73,6 +73,9 @@ const AUDIT_PARAMS: &[Param] = &[
     Param::query("before", "only entries with a smaller id (paging)"),
     Param::query("limit", "at most this many (default 100, at most 1000)"),
 ];
+
+const MODEL_PARAMS: &[Param] =
+    &[Param::path("model", "`id` (newest version) or `id@version`, e.g. admet-ai@2.0.1")];
 
 const COMPOUND_PARAMS: &[Param] = &[Param::path("id", "registry id, e.g. SY-0000001")];
 
@@ -137,6 +140,22 @@ pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
             audit_log,
         )
         .add(Doc::signed_in(Method::GET, "/api/v1/library/stats", "How many parents, batches and samples the registry holds"), stats)
+        .add(Doc::public(Method::GET, "/api/v1/models", "Every prediction model: id, version, name, licence"), predict::list)
+        .add(
+            Doc::public(Method::GET, "/api/v1/models/{model}", "A model's card: task, units, favourable direction, training data, licence, metrics, featurisation, uncertainty and applicability domain, per endpoint")
+                .params(MODEL_PARAMS),
+            predict::card,
+        )
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/predict/admet", "ADMET-AI's 41 endpoints for up to 1,000 structures: value, ensemble spread, percentile among approved drugs, weak-endpoint flag, applicability domain")
+                .body("{\"smiles\": string or [string]}"),
+            predict::admet,
+        )
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/predict/targets", "Likely protein targets (ChEMBL 37 multitask model), ranked, with the nearest library compounds")
+                .body("{\"smiles\": string, \"top\": 10, \"neighbours\": 5}"),
+            predict::targets,
+        )
         .add(
             Doc::signed_in(Method::GET, "/api/v1/compounds/{id}", "A compound with every registry tier, descriptors, rule flags and alerts")
                 .params(COMPOUND_PARAMS),

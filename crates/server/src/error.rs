@@ -148,6 +148,15 @@ impl From<axum::extract::multipart::MultipartRejection> for ApiError {
     }
 }
 
+impl From<models::ModelError> for ApiError {
+    fn from(e: models::ModelError) -> ApiError {
+        match e {
+            models::ModelError::Unknown(_) => ApiError::not_found(e.to_string()),
+            _ => ApiError::internal(&e),
+        }
+    }
+}
+
 impl From<chem::ChemError> for ApiError {
     fn from(e: chem::ChemError) -> ApiError {
         ApiError::bad_request(e.to_string())

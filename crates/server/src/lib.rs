@@ -21,6 +21,7 @@ mod export;
 mod hits;
 mod node;
 mod openapi;
+mod predict;
 mod provision;
 mod screens;
 mod ui;
@@ -80,6 +81,8 @@ pub struct AppState {
     pub(crate) cross_search: beacon::CrossSearch,
     pub(crate) negotiator: negotiator::Negotiator,
     pub(crate) jobs: jobs::Jobs,
+    /// Prediction models, loaded on first use.
+    pub(crate) models: Arc<models::Catalogue>,
     pub(crate) data_dir: PathBuf,
     pub(crate) stage: RwLock<Stage>,
     pub(crate) secure_cookies: bool,
@@ -108,6 +111,7 @@ impl AppState {
             requests,
             campaigns,
             jobs,
+            models: Arc::new(models::Catalogue::new()),
             data_dir: config.data_dir.clone(),
             catalog: library::Catalog::new(registry, &config.data_dir),
             stage: RwLock::new(Stage::Starting { doing: "opening".into(), percent: 0 }),

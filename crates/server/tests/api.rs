@@ -921,3 +921,89 @@ async fn biobank_access_requests_go_to_each_biobanks_curator() {
         assert!(actions.contains(&a), "{a} in {actions:?}");
     }
 }
+
+#[tokio::test]
+async fn models_are_listed_publicly_and_run_for_roles_that_may() {
+    let s = site().await;
+    let listed = s.call(Method::GET, "/api/v1/models", &As::default(), None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
+    let ids: Vec<String> = listed.json()["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["admet-ai", "chembl-multitask"]);
+    let card =
+        s.call(Method::GET, "/api/v1/models/admet-ai@2.0.1", &As::default(), None).await.json();
+    assert_eq!(card["endpoints"].as_array().unwrap().len(), 41);
+    assert!(card["licence"].as_str().unwrap().contains("MIT"));
+    assert_error(
+        &s.call(Method::GET, "/api/v1/models/admet-ai@9", &As::default(), None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+
+    let aspirin = json!({"smiles": "CC(=O)Oc1ccccc1C(=O)O"});
+    assert_error(
+        &s.call(Method::POST, "/api/v1/predict/admet", &As::default(), Some(aspirin.clone())).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+    // The admin runs the platform, not science.
+    let ada = s.sign_in("ada").await;
+    assert_error(
+        &s.call(Method::POST, "/api/v1/predict/admet", &ada, Some(aspirin.clone())).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    let rita = s.sign_in("rita").await;
+    let admet = s.call(Method::POST, "/api/v1/predict/admet", &rita, Some(aspirin)).await;
+    assert_eq!(admet.status, StatusCode::OK, "{}", admet.text());
+    let result = &admet.json()["results"][0];
+    assert_eq!(result["in_domain"], true);
+    let ames =
+        result["predictions"].as_array().unwrap().iter().find(|p| p["endpoint"] == "AMES").unwrap();
+    let (p, percentile) =
+        (ames["value"].as_f64().unwrap(), ames["drugbank_percentile"].as_f64().unwrap());
+    assert!((0.0..=1.0).contains(&p) && (0.0..=100.0).contains(&percentile), "{ames}");
+    assert!(ames["spread"].as_f64().unwrap() >= 0.0);
+    assert_error(
+        &s.call(
+            Method::POST,
+            "/api/v1/predict/admet",
+            &rita,
+            Some(json!({"smiles": ["CCO", "C1CC"]})),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    );
+
+    // Praziquantel, the second compound of the demo slice the site holds.
+    let library_smiles = "O=C(C1CCCCC1)N1CC(=O)N2CCc3ccccc3C2C1";
+    let targets = s
+        .call(
+            Method::POST,
+            "/api/v1/predict/targets",
+            &rita,
+            Some(json!({"smiles": library_smiles, "top": 5, "neighbours": 3})),
+        )
+        .await;
+    assert_eq!(targets.status, StatusCode::OK, "{}", targets.text());
+    let body = targets.json();
+    assert_eq!(body["targets"].as_array().unwrap().len(), 5);
+    let nearest = body["nearest_library_compounds"].as_array().unwrap();
+    assert_eq!(nearest.len(), 3);
+    // The query is itself in the library, so it is its own nearest neighbour.
+    assert_eq!(nearest[0]["score"], 1.0);
+
+    let audit = s.call(Method::GET, "/api/v1/audit?limit=20", &ada, None).await.json();
+    let predictions = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "model.predict")
+        .count();
+    assert_eq!(predictions, 2, "{audit}");
+}

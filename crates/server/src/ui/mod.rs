@@ -7,6 +7,7 @@ mod biobanks;
 mod charts;
 mod i18n;
 mod jobs;
+mod predict;
 mod requests;
 mod screens;
 
@@ -516,6 +517,7 @@ async fn compound_page(
         (tier_table(t.samples, "samples", &record["samples"]))
         (tier_table(t.related, "related", &record["related"]))
         (screens::compound_curves(&state, &caller, lang, &text("id")).await)
+        (predict::compound_predictions(&state, &caller, lang, &text("smiles")).await)
     };
     layout(lang, Some(&caller), &here, &text("id"), body).into_response()
 }

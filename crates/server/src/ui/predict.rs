@@ -1,0 +1,161 @@
+//! Predictions on the compound page: the ADMET profile (ADMET-AI, with each
+//! value's percentile among approved drugs) and the likely targets (ChEMBL
+//! multitask model, linked to ChEMBL's target pages).
+
+use maud::{html, Markup};
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::ui::i18n::Lang;
+use crate::AppState;
+
+struct Words {
+    admet: &'static str,
+    admet_note: &'static str,
+    endpoint: &'static str,
+    value: &'static str,
+    spread: &'static str,
+    units: &'static str,
+    percentile: &'static str,
+    weak: &'static str,
+    out_of_domain: &'static str,
+    targets: &'static str,
+    targets_note: &'static str,
+    target: &'static str,
+    probability: &'static str,
+    nearest: &'static str,
+    failed: &'static str,
+}
+
+const JA: Words = Words {
+    admet: "ADMET 予測 (ADMET-AI 2.0.1)",
+    admet_note: "値はアンサンブル 5 モデルの平均、± はそのばらつき。百分位は承認薬 2,845 品目の予測値の中での位置。",
+    endpoint: "項目",
+    value: "予測値",
+    spread: "±",
+    units: "単位",
+    percentile: "承認薬中の百分位",
+    weak: "精度の低い項目",
+    out_of_domain: "この構造にはモデルの特徴量で表せない原子・結合があり、適用範囲外です。",
+    targets: "標的予測 (ChEMBL 37 マルチタスクモデル)",
+    targets_note: "ChEMBL 37 の生物活性データ (CC BY-SA 3.0, EMBL-EBI) で学習したモデルによる活性確率。",
+    target: "標的",
+    probability: "活性確率",
+    nearest: "ライブラリ中の類似化合物",
+    failed: "予測できませんでした",
+};
+
+const EN: Words = Words {
+    admet: "Predicted ADMET (ADMET-AI 2.0.1)",
+    admet_note: "Values are the mean of a five-model ensemble, ± its spread. The percentile places the value among the predictions for 2,845 approved drugs.",
+    endpoint: "Endpoint",
+    value: "Value",
+    spread: "±",
+    units: "Units",
+    percentile: "Percentile among approved drugs",
+    weak: "weak endpoint",
+    out_of_domain: "This structure has atoms or bonds the models' features cannot describe: it is outside their applicability domain.",
+    targets: "Predicted targets (ChEMBL 37 multitask model)",
+    targets_note: "Probability of activity from a model trained on ChEMBL 37 bioactivities (CC BY-SA 3.0, EMBL-EBI).",
+    target: "Target",
+    probability: "Probability",
+    nearest: "Nearest library compounds",
+    failed: "Prediction failed",
+};
+
+fn words(lang: Lang) -> &'static Words {
+    match lang {
+        Lang::Ja => &JA,
+        Lang::En => &EN,
+    }
+}
+
+fn number(v: &Value) -> String {
+    let x = v.as_f64().unwrap_or(f64::NAN);
+    if x.abs() >= 100.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+/// The prediction sections of a compound page; nothing for a role that may
+/// not run models.
+pub async fn compound_predictions(
+    state: &AppState,
+    caller: &Caller,
+    lang: Lang,
+    smiles: &str,
+) -> Markup {
+    if !caller.actor.can(accounts::Permission::RunModels) {
+        return html! {};
+    }
+    let w = words(lang);
+    let admet = crate::predict::admet_profiles(state, caller, vec![smiles.to_owned()]).await;
+    let targets = crate::predict::target_prediction(state, caller, smiles, 10, 5).await;
+    html! {
+        section #admet {
+            h2 { (w.admet) }
+            @match admet.as_ref().map(|r| &r[0]) {
+                Ok(profile) => {
+                    p.note { (w.admet_note) }
+                    @if profile["in_domain"] == Value::Bool(false) { p.warning { (w.out_of_domain) } }
+                    table.grid {
+                        thead { tr { th { (w.endpoint) } th { (w.value) } th { (w.spread) } th { (w.units) } th { (w.percentile) } } }
+                        tbody {
+                            @for p in profile["predictions"].as_array().into_iter().flatten() {
+                                tr data-endpoint=(p["endpoint"].as_str().unwrap_or("")) {
+                                    td {
+                                        (p["label"].as_str().unwrap_or("")) " "
+                                        code { (p["endpoint"].as_str().unwrap_or("")) }
+                                        @if p["weak"] == Value::Bool(true) { " " span.badge { (w.weak) } }
+                                    }
+                                    td.num { (number(&p["value"])) }
+                                    td.num { (number(&p["spread"])) }
+                                    td { (p["units"].as_str().unwrap_or("")) }
+                                    td.percentile {
+                                        span.bar { span.fill style={ "width:" (p["drugbank_percentile"].as_f64().unwrap_or(0.0).round()) "%" } {} }
+                                        " " (format!("{:.0}", p["drugbank_percentile"].as_f64().unwrap_or(0.0)))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => p.error { (w.failed) ": " (e.message) }
+            }
+        }
+        section #targets {
+            h2 { (w.targets) }
+            @match &targets {
+                Ok(t) => {
+                    p.note { (w.targets_note) }
+                    table.grid {
+                        thead { tr { th { "#" } th { (w.target) } th { (w.probability) } } }
+                        tbody {
+                            @for (i, target) in t["targets"].as_array().into_iter().flatten().enumerate() {
+                                @let id = target["chembl_id"].as_str().unwrap_or("");
+                                tr {
+                                    td.num { (i + 1) }
+                                    td { a href={ "https://www.ebi.ac.uk/chembl/target_report_card/" (id) "/" } { (id) } }
+                                    td.num { (number(&target["probability"])) }
+                                }
+                            }
+                        }
+                    }
+                    @let nearest = t["nearest_library_compounds"].as_array().cloned().unwrap_or_default();
+                    @if !nearest.is_empty() {
+                        h3 { (w.nearest) }
+                        ul #nearest {
+                            @for n in &nearest {
+                                @let id = n["id"].as_str().unwrap_or("");
+                                li { a href={ "/compounds/" (id) } { (id) } " " code { (n["smiles"].as_str().unwrap_or("")) } " (" (number(&n["score"])) ")" }
+                            }
+                        }
+                    }
+                }
+                Err(e) => p.error { (w.failed) ": " (e.message) }
+            }
+        }
+    }
+}
