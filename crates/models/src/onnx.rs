@@ -128,7 +128,8 @@ struct Node {
 #[derive(Debug)]
 pub struct Graph {
     slot_count: usize,
-    constants: HashMap<usize, Tensor>,
+    /// Initializers, in slots `0..constants.len()`; computed values follow.
+    constants: Vec<Tensor>,
     input_slot: usize,
     input_shape: Vec<usize>,
     outputs: Vec<(String, usize)>,
@@ -387,11 +388,10 @@ impl Graph {
     pub fn from_bytes(bytes: &[u8]) -> Result<Graph, OnnxError> {
         let raw = parse_model(bytes)?;
         let mut slots: HashMap<String, usize> = HashMap::new();
-        let mut constants = HashMap::new();
+        let mut constants = Vec::with_capacity(raw.initializers.len());
         for (name, tensor) in raw.initializers {
-            let slot = slots.len();
-            slots.insert(name, slot);
-            constants.insert(slot, tensor);
+            slots.insert(name, constants.len());
+            constants.push(tensor);
         }
         // Graph inputs that are not initializers are what the caller feeds.
         let fed: Vec<_> =
@@ -453,7 +453,7 @@ impl Graph {
             last_reader.remove(slot);
         }
         for (slot, i) in last_reader {
-            if !constants.contains_key(&slot) && slot != input_slot {
+            if slot >= constants.len() && slot != input_slot {
                 nodes[i].frees.push(slot);
             }
         }
@@ -475,8 +475,10 @@ impl Graph {
         if input.len() != self.input_len() {
             return Err(OnnxError::InputLength { expected: self.input_len(), got: input.len() });
         }
-        let mut values: Vec<Option<Tensor>> = vec![None; self.slot_count];
-        values[self.input_slot] = Some(Tensor::f32(self.input_shape.clone(), input.to_vec()));
+        let fixed = self.constants.len();
+        let mut values: Vec<Option<Tensor>> = vec![None; self.slot_count - fixed];
+        values[self.input_slot - fixed] =
+            Some(Tensor::f32(self.input_shape.clone(), input.to_vec()));
         for node in &self.nodes {
             let results = {
                 let get = |i: usize| -> Result<Option<&Tensor>, OnnxError> {
@@ -484,8 +486,8 @@ impl Graph {
                         None => Ok(None),
                         Some(slot) => self
                             .constants
-                            .get(&slot)
-                            .or(values[slot].as_ref())
+                            .get(slot)
+                            .or_else(|| values[slot - fixed].as_ref())
                             .map(Some)
                             .ok_or_else(|| {
                                 invalid(node, format!("input {i} was freed or never computed"))
@@ -514,19 +516,19 @@ impl Graph {
                 ));
             }
             for (slot, tensor) in node.outputs.iter().zip(results) {
-                values[*slot] = Some(tensor);
+                values[*slot - fixed] = Some(tensor);
             }
             for slot in &node.frees {
-                values[*slot] = None;
+                values[*slot - fixed] = None;
             }
         }
         self.outputs
             .iter()
             .map(|(name, slot)| {
                 self.constants
-                    .get(slot)
+                    .get(*slot)
                     .cloned()
-                    .or_else(|| values[*slot].take())
+                    .or_else(|| values[*slot - fixed].take())
                     .ok_or_else(|| malformed(format!("output {name} was not computed")))
             })
             .collect()
@@ -560,12 +562,41 @@ fn dynamic_quantize(node: &Node, x: &Tensor) -> Result<Vec<Tensor>, OnnxError> {
     ])
 }
 
-/// Integer values of an 8-bit tensor, widened.
-fn widened(t: &Tensor) -> Option<Vec<i32>> {
-    match &t.data {
-        Data::U8(v) => Some(v.iter().map(|&x| i32::from(x)).collect()),
-        Data::I8(v) => Some(v.iter().map(|&x| i32::from(x)).collect()),
-        _ => None,
+/// An 8-bit operand of MatMulInteger, read in place.
+#[derive(Clone, Copy)]
+enum Bytes<'a> {
+    U8(&'a [u8]),
+    I8(&'a [i8]),
+}
+
+impl Bytes<'_> {
+    fn of(t: &Tensor) -> Option<Bytes<'_>> {
+        match &t.data {
+            Data::U8(v) => Some(Bytes::U8(v)),
+            Data::I8(v) => Some(Bytes::I8(v)),
+            _ => None,
+        }
+    }
+
+    fn get(self, i: usize) -> i32 {
+        match self {
+            Bytes::U8(v) => i32::from(v[i]),
+            Bytes::I8(v) => i32::from(v[i]),
+        }
+    }
+
+    fn len(self) -> usize {
+        match self {
+            Bytes::U8(v) => v.len(),
+            Bytes::I8(v) => v.len(),
+        }
+    }
+}
+
+/// `acc[j] += x · (row[j] − zero[j])` over one row of the right operand.
+fn accumulate<T: Copy + Into<i32>>(acc: &mut [i32], x: i32, row: &[T], zero: &[i32]) {
+    for ((acc, &w), &z) in acc.iter_mut().zip(row).zip(zero) {
+        *acc += x * (w.into() - z);
     }
 }
 
@@ -578,10 +609,10 @@ fn matmul_integer(
     a_zero: Option<&Tensor>,
     b_zero: Option<&Tensor>,
 ) -> Result<Tensor, OnnxError> {
-    let eight_bit = |t: &Tensor| {
-        widened(t).ok_or_else(|| invalid(node, format!("{} operand", t.data.type_name())))
-    };
-    let (av, bv) = (eight_bit(a)?, eight_bit(b)?);
+    fn eight_bit<'t>(node: &Node, t: &'t Tensor) -> Result<Bytes<'t>, OnnxError> {
+        Bytes::of(t).ok_or_else(|| invalid(node, format!("{} operand", t.data.type_name())))
+    }
+    let (av, bv) = (eight_bit(node, a)?, eight_bit(node, b)?);
     let (rows, k) = match a.shape[..] {
         [k] => (None, k),
         [m, k] => (Some(m), k),
@@ -596,36 +627,29 @@ fn matmul_integer(
             format!("shapes {:?} and {:?} do not multiply", a.shape, b.shape),
         ));
     }
-    let a_zero = match a_zero {
-        Some(t) => match eight_bit(t)?[..] {
-            [z] => z,
-            _ => return Err(invalid(node, "per-row zero points for the left operand".into())),
-        },
+    let a_zero = match a_zero.map(|t| eight_bit(node, t)).transpose()? {
+        Some(z) if z.len() == 1 => z.get(0),
+        Some(_) => return Err(invalid(node, "per-row zero points for the left operand".into())),
         None => 0,
     };
-    let b_zero = match b_zero {
-        Some(t) => {
-            let z = eight_bit(t)?;
-            match z.len() {
-                1 => vec![z[0]; n],
-                len if len == n => z,
-                len => return Err(invalid(node, format!("{len} zero points for {n} columns"))),
-            }
-        }
+    let b_zero = match b_zero.map(|t| eight_bit(node, t)).transpose()? {
+        Some(z) if z.len() == 1 => vec![z.get(0); n],
+        Some(z) if z.len() == n => (0..n).map(|j| z.get(j)).collect(),
+        Some(z) => return Err(invalid(node, format!("{} zero points for {n} columns", z.len()))),
         None => vec![0; n],
     };
     let m = rows.unwrap_or(1);
     let mut out = vec![0i32; m * n];
     for (row, acc) in out.chunks_exact_mut(n).enumerate() {
-        for (kk, &x) in av[row * k..(row + 1) * k].iter().enumerate() {
-            let x = x - a_zero;
+        for kk in 0..k {
+            let x = av.get(row * k + kk) - a_zero;
             // Fingerprint inputs are mostly zero after quantisation.
             if x == 0 {
                 continue;
             }
-            let weights = &bv[kk * n..(kk + 1) * n];
-            for ((acc, &w), &z) in acc.iter_mut().zip(weights).zip(&b_zero) {
-                *acc += x * (w - z);
+            match bv {
+                Bytes::I8(w) => accumulate(acc, x, &w[kk * n..(kk + 1) * n], &b_zero),
+                Bytes::U8(w) => accumulate(acc, x, &w[kk * n..(kk + 1) * n], &b_zero),
             }
         }
     }
