@@ -3,13 +3,14 @@
 //! endpoints, with each prediction placed among the predictions for 2,845
 //! approved drugs (DrugBank), as ADMET-AI reports them.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use chem::Molecule;
 use serde::{Deserialize, Serialize};
 
 use crate::card::{weak_metric, Card, Endpoint, Favourable, Metric, Task};
-use crate::chemprop::{BatchGraph, Mpnn};
+use crate::chemprop::{BatchGraph, Mpnn, Scratch};
 use crate::{Model, ModelError, Prediction};
 
 /// The model's id in the catalogue.
@@ -171,12 +172,16 @@ impl AdmetModel {
     }
 
     fn batch(&self, graph: &BatchGraph) -> Vec<Vec<AdmetValue>> {
+        thread_local! {
+            static SCRATCH: RefCell<Scratch> = RefCell::default();
+        }
         // [ensemble][member] → [molecule × task]
-        let outputs: Vec<Vec<Vec<f32>>> = self
-            .ensembles
-            .iter()
-            .map(|e| e.members.iter().map(|m| m.forward(graph)).collect())
-            .collect();
+        let outputs: Vec<Vec<Vec<f32>>> = SCRATCH.with_borrow_mut(|scratch| {
+            self.ensembles
+                .iter()
+                .map(|e| e.members.iter().map(|m| m.forward(graph, scratch)).collect())
+                .collect()
+        });
         (0..graph.molecules())
             .map(|m| {
                 self.card
