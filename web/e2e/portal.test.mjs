@@ -98,6 +98,42 @@ test("similarity search: typed query, depictions, sorting, paging, compound page
   await context.close();
 });
 
+test("a compound page shows its predicted ADMET profile with percentiles and its likely targets", async () => {
+  const { context, page } = await signedIn("rita");
+  // Praziquantel, a library compound: open its page from a search.
+  await page.fill("#query", "O=C(C1CCCCC1)N1CC(=O)N2CCc3ccccc3C2C1");
+  await page.fill("#top", "1");
+  await Promise.all([page.waitForURL(/query=/), page.click("#search")]);
+  await Promise.all([page.waitForURL(/\/compounds\//), page.click("#hits tbody tr:first-child a.compound-link")]);
+  const id = (await page.textContent("#compound-id")).trim();
+
+  const rows = page.locator("#admet tbody tr");
+  assert.equal(await rows.count(), 41, "every ADMET-AI endpoint");
+  const ames = page.locator("#admet tr[data-endpoint=AMES]");
+  const probability = Number(await ames.locator("td.num").first().textContent());
+  assert.ok(probability >= 0 && probability <= 1, `AMES is a probability: ${probability}`);
+  const percentile = Number((await ames.locator("td.percentile").textContent()).trim());
+  assert.ok(percentile >= 0 && percentile <= 100, `percentile among approved drugs: ${percentile}`);
+  assert.ok(await page.isVisible("#admet tr[data-endpoint=VDss_Lombardo] .badge"), "weak endpoints are marked");
+
+  const targets = page.locator("#targets tbody tr");
+  assert.equal(await targets.count(), 10);
+  const probabilities = await page.$$eval("#targets tbody td.num:last-child", (tds) => tds.map((t) => Number(t.textContent)));
+  assert.deepEqual(probabilities, [...probabilities].sort((a, b) => b - a), "most likely target first");
+  assert.match(await targets.first().locator("a").getAttribute("href"), /ebi\.ac\.uk\/chembl\/target_report_card\/CHEMBL\d+/);
+  // The explanation: the compound itself is its nearest library neighbour.
+  assert.match(await page.textContent("#nearest li:first-child"), new RegExp(id));
+  await page.locator("#admet").scrollIntoViewIfNeeded();
+  await shot(page, "compound-predictions");
+  await context.close();
+
+  // The admin runs the platform, not models: no predictions on its pages.
+  const admin = await signedIn("ada");
+  await admin.page.goto(`${base}/compounds/${id}`);
+  assert.equal(await admin.page.locator("#admet").count(), 0);
+  await admin.context.close();
+});
+
 test("substructure search with a structure drawn in the editor", async () => {
   const { context, page } = await signedIn("rita");
   await page.check("#mode-substructure");
