@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Soyaku needs on a bare Debian 12 machine of this kind.
-#   scripts/setup.sh        build and run dependencies (RDKit, InChI, Boost, and
+#   scripts/setup.sh        build and run dependencies (RDKit, InChI, Boost, the
+#                           docking engines AutoDock Vina and Open Babel, and
 #                           Node's npm, which fetches the JSME structure editor
 #                           into web/node_modules for the binary to embed)
 #   scripts/setup.sh test   also the test oracles (Debian's python3-rdkit, and
@@ -12,7 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(librdkit-dev libboost-dev libboost-serialization-dev libinchi-dev pkg-config)
+# AutoDock Vina and Open Babel are the docking engines (run as programs).
+debs=(librdkit-dev libboost-dev libboost-serialization-dev libinchi-dev pkg-config autodock-vina openbabel)
 if [ "${1:-}" = test ]; then
   debs+=(python3-rdkit python3-venv postgresql chromium fonts-ipafont-gothic)
 fi

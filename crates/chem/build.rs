@@ -20,6 +20,9 @@ const RDKIT_LIBS: &[&str] = &[
     "RDKitMolDraw2D",
     "RDKitDepictor",
     "RDKitMolHash",
+    "RDKitDistGeomHelpers",
+    "RDKitForceFieldHelpers",
+    "RDKitForceField",
 ];
 
 fn main() {

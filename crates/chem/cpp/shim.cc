@@ -2,6 +2,10 @@
 
 #include <DataStructs/ExplicitBitVect.h>
 #include <GraphMol/Depictor/RDDepictor.h>
+#include <GraphMol/DistGeomHelpers/Embedder.h>
+#include <GraphMol/ForceFieldHelpers/MMFF/MMFF.h>
+#include <GraphMol/ForceFieldHelpers/UFF/AtomTyper.h>
+#include <GraphMol/ForceFieldHelpers/UFF/UFF.h>
 #include <GraphMol/Descriptors/Crippen.h>
 #include <GraphMol/Descriptors/Lipinski.h>
 #include <GraphMol/Descriptors/MolDescriptors.h>
@@ -501,6 +505,33 @@ rust::Vec<AtomInfo> atom_infos(const ROMol &mol) {
     out.push_back(info);
   }
   return out;
+}
+
+// Hydrogens added, one ETKDGv3 conformer from `seed` (at most 10 attempts
+// per atom), refined with MMFF94, or UFF where MMFF lacks parameters; as a
+// molfile. The recipe DOCKSTRING uses to prepare ligands.
+rust::String embed_3d(const ROMol &mol, uint32_t seed) {
+  RDKit::RWMol m(mol);
+  RDKit::MolOps::addHs(m);
+  RDKit::DGeomHelpers::EmbedParameters params = RDKit::DGeomHelpers::ETKDGv3;
+  params.randomSeed = static_cast<int>(seed);
+  params.maxIterations = 10 * m.getNumAtoms();
+  if (RDKit::DGeomHelpers::EmbedMolecule(m, params) < 0) {
+    throw std::runtime_error("no 3D conformation could be embedded");
+  }
+  RDKit::MMFF::MMFFMolProperties mmff(m, "MMFF94");
+  std::pair<int, double> result;
+  if (mmff.isValid()) {
+    result = RDKit::MMFF::MMFFOptimizeMolecule(m, 1000, "MMFF94");
+  } else if (RDKit::UFF::getAtomTypes(m).second) {
+    result = RDKit::UFF::UFFOptimizeMolecule(m, 1000);
+  } else {
+    throw std::runtime_error("neither MMFF94 nor UFF has parameters for every atom");
+  }
+  if (result.first != 0) {
+    throw std::runtime_error("the force-field refinement did not converge");
+  }
+  return rust::String(RDKit::MolToMolBlock(m));
 }
 
 rust::Vec<BondInfo> bond_infos(const ROMol &mol) {

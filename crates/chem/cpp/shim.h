@@ -48,6 +48,7 @@ rust::Vec<FilterHit> structural_alerts(const ROMol &mol);
 uint32_t num_atoms(const ROMol &mol);
 rust::Vec<AtomInfo> atom_infos(const ROMol &mol);
 rust::Vec<BondInfo> bond_infos(const ROMol &mol);
+rust::String embed_3d(const ROMol &mol, uint32_t seed);
 bool has_substruct_match(const ROMol &mol, const ROMol &query,
                          bool use_chirality);
 

@@ -124,6 +124,7 @@ pub(crate) mod bridge {
         fn num_atoms(mol: &ROMol) -> u32;
         fn atom_infos(mol: &ROMol) -> Vec<AtomInfo>;
         fn bond_infos(mol: &ROMol) -> Vec<BondInfo>;
+        fn embed_3d(mol: &ROMol, seed: u32) -> Result<String>;
         fn has_substruct_match(mol: &ROMol, query: &ROMol, use_chirality: bool) -> bool;
     }
 }

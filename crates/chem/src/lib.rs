@@ -223,6 +223,12 @@ impl Molecule {
         ffi::bridge::bond_infos(&self.raw)
     }
 
+    /// A 3D structure with hydrogens, as a molfile: one ETKDGv3 conformer
+    /// from `seed`, refined with MMFF94 (UFF where MMFF94 lacks parameters).
+    pub fn embed_3d(&self, seed: u32) -> Result<String, ChemError> {
+        ffi::bridge::embed_3d(&self.raw, seed).map_err(operation_error("3D embedding"))
+    }
+
     /// Whether `query` matches a substructure of this molecule.
     pub fn has_substructure(&self, query: &Query) -> bool {
         ffi::bridge::has_substruct_match(&self.raw, &query.raw, query.use_chirality)

@@ -1,0 +1,59 @@
+//! DOCKSTRING's published reference dockings reproduce: the same ligand
+//! preparation and seed, Debian's Vina 1.2.3 where DOCKSTRING used 1.1.2.
+//! CI docks two of the package's 24 reference (target, SMILES, score)
+//! examples; `bench/docking.sh` docks all of them.
+
+use std::sync::atomic::AtomicBool;
+
+use docking::{dock, prepare_ligand, target, Engines, Search};
+
+/// Vina's scores are reported to 0.1 kcal/mol and vary by a few tenths
+/// between Vina versions and platforms for the same seed.
+const TOLERANCE: f64 = 0.5;
+
+#[test]
+fn reference_examples_reproduce_within_tolerance() {
+    let engines = Engines::find().expect("vina and obabel (scripts/setup.sh installs them)");
+    // From dockstring 0.3.4's `dataset.random_dataset_tuples`.
+    let examples = [
+        ("ADORA2A", "S(C1=CC(F)=C(C=C1)CCCO)(=O)(=O)N", -6.7),
+        ("PDE5A", "O(CCC)C(=O)C=1C=C(OC)C(O)=CC1", -6.9),
+    ];
+    let never = AtomicBool::new(false);
+    for (name, smiles, reference) in examples {
+        let ligand = prepare_ligand(&engines, smiles, docking::DOCKSTRING_SEED).unwrap();
+        assert!(ligand.pdbqt.contains("TORSDOF"), "{}", ligand.pdbqt);
+        let progress = std::cell::Cell::new(0.0);
+        let search = Search { cpus: 2, ..Search::default() };
+        let result =
+            dock(&engines, &target(name).unwrap(), &ligand, search, &|f| progress.set(f), &never)
+                .unwrap();
+        assert_eq!(progress.get(), 1.0);
+        assert!(result.poses.windows(2).all(|w| w[0].affinity <= w[1].affinity));
+        eprintln!("{name} {smiles}: {} kcal/mol (DOCKSTRING {reference})", result.score);
+        assert!(
+            (result.score - reference).abs() <= TOLERANCE,
+            "{name}: {} vs {reference}",
+            result.score
+        );
+    }
+}
+
+#[test]
+fn a_cancelled_docking_stops_vina() {
+    let engines = Engines::find().unwrap();
+    let ligand = prepare_ligand(&engines, "CCO", 1).unwrap();
+    let cancel = AtomicBool::new(true);
+    let err =
+        dock(&engines, &target("DRD2").unwrap(), &ligand, Search::default(), &|_| {}, &cancel)
+            .unwrap_err();
+    assert!(matches!(err, docking::DockingError::Cancelled));
+}
+
+#[test]
+fn bad_ligands_are_refused_with_a_reason() {
+    let engines = Engines::find().unwrap();
+    let err = prepare_ligand(&engines, "CC(=O)[O-].[Na+]", 1).unwrap_err().to_string();
+    assert!(err.contains("fragments"), "{err}");
+    assert!(prepare_ligand(&engines, "C1CC", 1).is_err());
+}
