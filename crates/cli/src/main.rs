@@ -5,6 +5,7 @@
 mod biobank_cmd;
 mod chem_cmd;
 mod demo;
+mod dock_cmd;
 mod library_cmd;
 mod models_cmd;
 mod output;
@@ -56,6 +57,8 @@ enum Command {
     /// Predictions for a structure: ADMET profile, likely targets.
     #[command(subcommand)]
     Predict(models_cmd::PredictCommand),
+    /// Docking with AutoDock Vina: one ligand, or a screen of a file.
+    Dock(dock_cmd::DockArgs),
     /// Biobank catalogue: import, and protected cross-search queries.
     #[command(subcommand)]
     Biobank(biobank_cmd::BiobankCommand),
@@ -112,6 +115,7 @@ fn main() -> Result<()> {
             Command::Search(c) => search_cmd::run(&ctx, c).await,
             Command::Chem(c) => chem_cmd::run(c),
             Command::Models(c) => models_cmd::run_models(c),
+            Command::Dock(args) => dock_cmd::run(args),
             Command::Predict(c) => models_cmd::run_predict(&ctx, c).await,
             Command::Screen(c) => screen_cmd::run(&ctx, c).await,
             Command::Biobank(c) => biobank_cmd::run(&ctx, c).await,
