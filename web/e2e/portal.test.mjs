@@ -98,7 +98,7 @@ test("similarity search: typed query, depictions, sorting, paging, compound page
   await context.close();
 });
 
-test("a compound page shows its predicted ADMET profile with percentiles and its likely targets", async () => {
+test("a compound page shows its predicted ADMET profile with percentiles and its likely targets, and docks it", async () => {
   const { context, page } = await signedIn("rita");
   // Praziquantel, a library compound: open its page from a search.
   await page.fill("#query", "O=C(C1CCCCC1)N1CC(=O)N2CCc3ccccc3C2C1");
@@ -125,6 +125,20 @@ test("a compound page shows its predicted ADMET profile with percentiles and its
   assert.match(await page.textContent("#nearest li:first-child"), new RegExp(id));
   await page.locator("#admet").scrollIntoViewIfNeeded();
   await shot(page, "compound-predictions");
+
+  // Dock it into DRD2 (quick search): a job whose page ranks the ligand and offers its pose.
+  await page.selectOption("#dock-target", "DRD2");
+  await page.selectOption("#dock-exhaustiveness", "1");
+  await Promise.all([page.waitForURL(/\/jobs\/\d+$/), page.click("#start-docking")]);
+  await page.waitForSelector("#job-status[data-final=true]", { timeout: 120000 });
+  assert.equal((await page.textContent("#job-status")).trim(), "succeeded");
+  assert.equal(await page.locator("#ranking tbody tr").count(), 1);
+  assert.equal((await page.textContent("#ranking tbody tr td a")).trim(), id);
+  const score = Number(await page.textContent("#ranking td.score"));
+  assert.ok(score < -4 && score > -15, `a Vina score in kcal/mol: ${score}`);
+  const [poses] = await Promise.all([page.waitForEvent("download"), page.click("#job-output")]);
+  assert.match(await readFile(await poses.path(), "utf8"), /REMARK VINA RESULT/);
+  await shot(page, "docking-job");
   await context.close();
 
   // The admin runs the platform, not models: no predictions on its pages.

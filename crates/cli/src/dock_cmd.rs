@@ -2,8 +2,7 @@
 //! its poses, or a virtual screen of a SMILES file ranked by score.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
@@ -30,6 +29,9 @@ pub(crate) struct DockArgs {
     /// Cores Vina may use.
     #[arg(long, default_value_t = cores())]
     cpus: usize,
+    /// Vina's exhaustiveness (search effort), 1–32.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=32))]
+    exhaustiveness: u32,
     /// Write the best pose here, as PDBQT.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -47,7 +49,8 @@ enum DockCommand {
         format: OutputFormat,
     },
     /// Docks every molecule of a SMILES file, one Vina per core, and ranks
-    /// them by score; molecules that fail are reported and skipped.
+    /// them by score; molecules that fail are reported with their reason and
+    /// skipped.
     Screen {
         /// The target.
         #[arg(long)]
@@ -61,6 +64,9 @@ enum DockCommand {
         /// Random seed.
         #[arg(long, default_value_t = docking::DOCKSTRING_SEED)]
         seed: u32,
+        /// Vina's exhaustiveness (search effort), 1–32.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=32))]
+        exhaustiveness: u32,
         /// Output format.
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
@@ -81,8 +87,14 @@ pub(crate) fn run(args: DockArgs) -> Result<()> {
             print_rows(format, &["target", "center", "size"], &rows);
             Ok(())
         }
-        Some(DockCommand::Screen { target: name, input, jobs, seed, format }) => {
-            screen(&name, &input, jobs, seed, format)
+        Some(DockCommand::Screen { target: name, input, jobs, seed, exhaustiveness, format }) => {
+            screen(
+                &name,
+                &input,
+                jobs,
+                Search { seed, exhaustiveness, ..Search::default() },
+                format,
+            )
         }
         None => {
             let (Some(name), Some(smiles)) = (args.target, args.smiles) else {
@@ -99,7 +111,8 @@ pub(crate) fn run(args: DockArgs) -> Result<()> {
                 .expect("valid template"),
             );
             let never = AtomicBool::new(false);
-            let search = Search { seed: args.seed, cpus: args.cpus, ..Search::default() };
+            let search =
+                Search { seed: args.seed, cpus: args.cpus, exhaustiveness: args.exhaustiveness };
             let result = dock(
                 &engines,
                 &target,
@@ -125,59 +138,54 @@ pub(crate) fn run(args: DockArgs) -> Result<()> {
     }
 }
 
-fn screen(name: &str, input: &PathBuf, jobs: usize, seed: u32, format: OutputFormat) -> Result<()> {
+fn screen(
+    name: &str,
+    input: &PathBuf,
+    jobs: usize,
+    search: Search,
+    format: OutputFormat,
+) -> Result<()> {
     let engines = Engines::find()?;
     let target = target(name)?;
     let text = fs_err::read_to_string(input)?;
-    let ligands: Vec<(usize, String, String)> = text
+    // Unnamed ligands are named by their line, so a failure points at it.
+    let entries: Vec<docking::Entry> = text
         .lines()
         .enumerate()
         .filter_map(|(n, l)| {
             let mut f = l.split_whitespace();
             let smiles = f.next()?.to_owned();
-            Some((n + 1, smiles.clone(), f.next().map_or(smiles, str::to_owned)))
+            let name = f.next().map_or_else(|| format!("line {}", n + 1), str::to_owned);
+            Some(docking::Entry { name, smiles })
         })
         .collect();
-    let bar = ProgressBar::new(ligands.len() as u64);
+    let bar = ProgressBar::new(entries.len() as u64);
     bar.set_style(
         ProgressStyle::with_template(
             "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ligands ({eta})",
         )
         .expect("valid template"),
     );
-    let next = AtomicUsize::new(0);
-    let results = Mutex::new(Vec::new());
     let never = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        for _ in 0..jobs.max(1) {
-            s.spawn(|| loop {
-                let Some((line, smiles, name)) = ligands.get(next.fetch_add(1, Ordering::Relaxed))
-                else {
-                    break;
-                };
-                let search = Search { seed, cpus: 1, ..Search::default() };
-                let outcome = prepare_ligand(&engines, smiles, seed)
-                    .and_then(|ligand| dock(&engines, &target, &ligand, search, &|_| {}, &never));
-                match outcome {
-                    Ok(d) => results
-                        .lock()
-                        .expect("results")
-                        .push(json!({"name": name, "smiles": smiles, "score": d.score})),
-                    Err(e) => bar.println(format!("{}:{line}: skipped: {e}", input.display())),
-                }
-                bar.inc(1);
-            });
-        }
-    });
+    let screen = docking::screen(
+        &engines,
+        &target,
+        &entries,
+        search,
+        jobs,
+        &|n| bar.set_position(n as u64),
+        &never,
+    );
     bar.finish_and_clear();
-    let mut rows = results.into_inner().expect("results");
-    rows.sort_by(|a, b| {
-        a["score"].as_f64().unwrap_or(0.0).total_cmp(&b["score"].as_f64().unwrap_or(0.0))
-    });
-    for (i, r) in rows.iter_mut().enumerate() {
-        r["rank"] = json!(i + 1);
-        r["target"] = json!(target.name);
+    for (entry, reason) in &screen.failed {
+        eprintln!("{}: skipped {}: {reason}", input.display(), entry.name);
     }
+    let rows: Vec<Value> = screen
+        .ranked
+        .iter()
+        .enumerate()
+        .map(|(i, (e, d))| json!({"rank": i + 1, "name": e.name, "smiles": e.smiles, "score": d.score, "target": target.name}))
+        .collect();
     print_rows(format, &["rank", "name", "smiles", "score", "target"], &rows);
     Ok(())
 }

@@ -290,3 +290,62 @@ mod tests {
         assert!(poses[1].pdbqt.starts_with("MODEL 2"));
     }
 }
+
+/// One ligand of a screen: a name and its SMILES.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Registry id, file name or the SMILES itself.
+    pub name: String,
+    /// The structure.
+    pub smiles: String,
+}
+
+/// A virtual screen's outcome.
+#[derive(Debug, Default)]
+pub struct Screen {
+    /// Docked ligands, best (lowest) score first.
+    pub ranked: Vec<(Entry, Docking)>,
+    /// Ligands that could not be prepared or docked, with the reason.
+    pub failed: Vec<(Entry, String)>,
+}
+
+/// Docks every entry into `target`, `parallel` dockings at a time (one core
+/// each: separate ligands scale better than Vina's own threads). `done` is
+/// told after each ligand how many are done; setting `cancel` stops the
+/// running dockings and returns what finished, with [`Screen::ranked`] still
+/// ranked.
+pub fn screen(
+    engines: &Engines,
+    target: &Target,
+    entries: &[Entry],
+    search: Search,
+    parallel: usize,
+    done: &(dyn Fn(usize) + Sync),
+    cancel: &AtomicBool,
+) -> Screen {
+    let next = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
+    let outcome = std::sync::Mutex::new(Screen::default());
+    let search = Search { cpus: 1, ..search };
+    std::thread::scope(|s| {
+        for _ in 0..parallel.clamp(1, entries.len().max(1)) {
+            s.spawn(|| {
+                while let Some(entry) = entries.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let result = prepare_ligand(engines, &entry.smiles, search.seed)
+                        .and_then(|ligand| dock(engines, target, &ligand, search, &|_| {}, cancel));
+                    let mut o = outcome.lock().expect("screen results");
+                    match result {
+                        Ok(d) => o.ranked.push((entry.clone(), d)),
+                        Err(DockingError::Cancelled) => break,
+                        Err(e) => o.failed.push((entry.clone(), e.to_string())),
+                    }
+                    drop(o);
+                    done(finished.fetch_add(1, Ordering::Relaxed) + 1);
+                }
+            });
+        }
+    });
+    let mut outcome = outcome.into_inner().expect("screen results");
+    outcome.ranked.sort_by(|a, b| a.1.score.total_cmp(&b.1.score));
+    outcome
+}

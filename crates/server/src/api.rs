@@ -21,7 +21,9 @@ use serde_json::{json, Value};
 use crate::auth::{cleared_session_cookie, session_cookie, Caller};
 use crate::hits::{self, SearchParams};
 use crate::openapi::{Doc, Param};
-use crate::{access, beacon, export, predict, provision, screens, work, ApiError, AppState, Stage};
+use crate::{
+    access, beacon, docking, export, predict, provision, screens, work, ApiError, AppState, Stage,
+};
 
 type ApiResult = Result<Response, ApiError>;
 
@@ -224,7 +226,13 @@ pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
         .add(Doc::signed_in(Method::POST, "/api/v1/jobs/{id}/cancel", "Stop a queued or running job").params(JOB_PARAMS), work::cancel)
         .add(Doc::signed_in(Method::POST, "/api/v1/jobs/{id}/retry", "Run a failed or cancelled job again (an import resumes)").params(JOB_PARAMS), work::retry)
         .add(Doc::signed_in(Method::GET, "/api/v1/jobs/{id}/report", "An import job's bad records (CSV: record, line, id, reason, input)").params(JOB_PARAMS), work::report)
-        .add(Doc::signed_in(Method::GET, "/api/v1/jobs/{id}/output", "The file a job produced (a matrix run's CSV)").params(JOB_PARAMS), work::output)
+        .add(Doc::signed_in(Method::GET, "/api/v1/jobs/{id}/output", "The file a job produced (a matrix run's CSV, a docking's best poses as PDBQT)").params(JOB_PARAMS), work::output)
+        .add(Doc::public(Method::GET, "/api/v1/docking/targets", "The built-in docking targets (DOCKSTRING's 58) and their boxes"), docking::targets)
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/docking", "Dock ligands (SMILES or library compounds, up to 500) into a built-in target with AutoDock Vina, as a job; the result ranks them by score")
+                .body("{\"target\": \"DRD2\", \"smiles\": [string], \"compounds\": [\"SY-0000001\"], \"exhaustiveness\": 8}"),
+            docking::create,
+        )
         .add(Doc::signed_in(Method::GET, "/api/v1/screens", "Screening runs the caller may see, newest first: the runs they requested, or all for staff and programme officers"), screens::list)
         .add(
             Doc::signed_in(Method::POST, "/api/v1/screens", "Analyse and record a screening run with its files (support staff); 400 lists every problem with file and line, and nothing is recorded")

@@ -16,6 +16,7 @@ mod api;
 mod assets;
 mod auth;
 mod beacon;
+mod docking;
 mod error;
 mod export;
 mod hits;

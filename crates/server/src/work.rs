@@ -49,7 +49,7 @@ fn parse_format(text: Option<&str>) -> Result<Option<Format>, String> {
 
 /// The runner with every kind of job this server knows.
 pub fn runner(state: Arc<AppState>, slots: usize) -> Runner {
-    let (for_reindex, for_matrix) = (state.clone(), state.clone());
+    let (for_reindex, for_matrix, for_dock) = (state.clone(), state.clone(), state.clone());
     Runner::new(state.jobs.clone(), slots)
         .handle("import", move |ctx| {
             let state = state.clone();
@@ -62,6 +62,10 @@ pub fn runner(state: Arc<AppState>, slots: usize) -> Runner {
         .handle("matrix", move |ctx| {
             let state = for_matrix.clone();
             async move { matrix_job(&state, ctx).await }
+        })
+        .handle("dock", move |ctx| {
+            let state = for_dock.clone();
+            async move { crate::docking::run(&state, ctx).await }
         })
 }
 
@@ -135,7 +139,9 @@ pub async fn output(
     let bytes = tokio::fs::read(state.data_dir.join("exports").join(&name))
         .await
         .map_err(|_| ApiError::not_found(format!("job {id}'s file is gone; run the job again")))?;
-    Ok(crate::api::attachment("text/csv; charset=utf-8", &name, bytes))
+    let content_type =
+        if name.ends_with(".pdbqt") { "chemical/x-pdbqt" } else { "text/csv; charset=utf-8" };
+    Ok(crate::api::attachment(content_type, &name, bytes))
 }
 
 /// Rebuilds every search file from the registry.

@@ -1007,3 +1007,71 @@ async fn models_are_listed_publicly_and_run_for_roles_that_may() {
         .count();
     assert_eq!(predictions, 2, "{audit}");
 }
+
+#[tokio::test]
+async fn a_library_selection_is_docked_as_a_job_ranked_with_poses() {
+    let s = site().await;
+    let listed = s.call(Method::GET, "/api/v1/docking/targets", &As::default(), None).await.json();
+    assert_eq!(listed["targets"].as_array().unwrap().len(), 58);
+    let rita = s.sign_in("rita").await;
+    assert_error(
+        &s.call(
+            Method::POST,
+            "/api/v1/docking",
+            &rita,
+            Some(json!({"target": "XYZ1", "smiles": ["CCO"]})),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    );
+    let ada = s.sign_in("ada").await;
+    assert_error(
+        &s.call(
+            Method::POST,
+            "/api/v1/docking",
+            &ada,
+            Some(json!({"target": "DRD2", "smiles": ["CCO"]})),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    // Two library compounds and a typed ligand with a bad valence, quickly.
+    let request = json!({
+        "target": "DRD2",
+        "compounds": ["SY-0000002", "SY-0000003"],
+        "smiles": ["C(C)(C)(C)(C)C"],
+        "exhaustiveness": 1,
+    });
+    let started = s.call(Method::POST, "/api/v1/docking", &rita, Some(request)).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text());
+    let id = started.json()["job"]["id"].as_i64().unwrap();
+    let job = loop {
+        let j = s.call(Method::GET, &format!("/api/v1/jobs/{id}"), &rita, None).await.json();
+        if j["job"]["finished_at"].is_i64() {
+            break j;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(job["job"]["status"], "succeeded", "{job}");
+    let result = &job["job"]["result"];
+    assert_eq!(
+        (result["docked"].as_u64(), result["failed"].as_u64()),
+        (Some(2), Some(1)),
+        "{result}"
+    );
+    let scores: Vec<f64> = result["ranking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] <= w[1]) && scores[0] < -4.0, "{scores:?}");
+    assert!(job["log"].to_string().contains("skipped C(C)(C)(C)(C)C"), "{job}");
+    let poses = s.call(Method::GET, &format!("/api/v1/jobs/{id}/output"), &rita, None).await;
+    assert_eq!(poses.headers[header::CONTENT_TYPE], "chemical/x-pdbqt");
+    let text = poses.text();
+    assert_eq!(text.matches("REMARK SOYAKU LIGAND").count(), 2);
+    assert!(text.contains("REMARK VINA RESULT") && text.contains("ENDMDL"));
+}

@@ -130,9 +130,21 @@ fn job_body(lang: Lang, caller: &Caller, job: &jobs::Job, log: &[jobs::LogLine])
             @if let Some(e) = &job.error { p.error #job-error { (e) } }
             @if let Some(result) = &job.result {
                 h2 { (t.result) }
-                table.kv #job-result { @for (k, v) in result.as_object().into_iter().flatten() {
+                table.kv #job-result { @for (k, v) in result.as_object().into_iter().flatten().filter(|(k, _)| *k != "ranking") {
                     tr { th { (k) } td { (super::shown(v)) } }
                 } }
+                @if let Some(ranking) = result["ranking"].as_array() {
+                    table.grid #ranking {
+                        thead { tr { th { "#" } th { (t.ligand) } th { "SMILES" } th { (t.dock_score) } } }
+                        tbody { @for r in ranking { tr {
+                            td.num { (super::shown(&r["rank"])) }
+                            td { @let name = r["name"].as_str().unwrap_or("");
+                                @if name.starts_with("SY-") { a href={ "/compounds/" (name) } { (name) } } @else { (name) } }
+                            td { code { (r["smiles"].as_str().unwrap_or("")) } }
+                            td.num.score { (super::shown(&r["score"])) }
+                        } } }
+                    }
+                }
                 @if result["output"].is_string() {
                     p { a #job-output href={ "/api/v1/jobs/" (job.id) "/output" } { (t.download) } }
                 }

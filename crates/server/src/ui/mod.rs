@@ -38,6 +38,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/lang/{code}", get(switch_language))
         .route("/search", get(search_page))
         .route("/compounds/{id}", get(compound_page))
+        .route("/docking", post(predict::dock))
         .route("/audit", get(audit_page))
         .merge(requests::routes())
         .merge(jobs::routes())
@@ -517,7 +518,7 @@ async fn compound_page(
         (tier_table(t.samples, "samples", &record["samples"]))
         (tier_table(t.related, "related", &record["related"]))
         (screens::compound_curves(&state, &caller, lang, &text("id")).await)
-        (predict::compound_predictions(&state, &caller, lang, &text("smiles")).await)
+        (predict::compound_predictions(&state, &caller, lang, &text("id"), &text("smiles")).await)
     };
     layout(lang, Some(&caller), &here, &text("id"), body).into_response()
 }

@@ -25,6 +25,11 @@ struct Words {
     probability: &'static str,
     nearest: &'static str,
     failed: &'static str,
+    docking: &'static str,
+    docking_note: &'static str,
+    quick: &'static str,
+    standard: &'static str,
+    dock: &'static str,
 }
 
 const JA: Words = Words {
@@ -43,6 +48,11 @@ const JA: Words = Words {
     probability: "活性確率",
     nearest: "ライブラリ中の類似化合物",
     failed: "予測できませんでした",
+    docking: "ドッキング (AutoDock Vina)",
+    docking_note: "DOCKSTRING の 58 標的から選び、ジョブとして実行します。進捗はジョブのページに表示され、中止できます。",
+    quick: "簡易 (exhaustiveness 1)",
+    standard: "標準 (exhaustiveness 8)",
+    dock: "ドッキングを開始",
 };
 
 const EN: Words = Words {
@@ -61,6 +71,11 @@ const EN: Words = Words {
     probability: "Probability",
     nearest: "Nearest library compounds",
     failed: "Prediction failed",
+    docking: "Docking (AutoDock Vina)",
+    docking_note: "Pick one of DOCKSTRING's 58 targets; the docking runs as a job whose page shows its progress and can cancel it.",
+    quick: "quick (exhaustiveness 1)",
+    standard: "standard (exhaustiveness 8)",
+    dock: "Start docking",
 };
 
 fn words(lang: Lang) -> &'static Words {
@@ -85,6 +100,7 @@ pub async fn compound_predictions(
     state: &AppState,
     caller: &Caller,
     lang: Lang,
+    id: &str,
     smiles: &str,
 ) -> Markup {
     if !caller.actor.can(accounts::Permission::RunModels) {
@@ -157,5 +173,47 @@ pub async fn compound_predictions(
                 Err(e) => p.error { (w.failed) ": " (e.message) }
             }
         }
+        section #docking {
+            h2 { (w.docking) }
+            p.note { (w.docking_note) }
+            form #dock-form.search method="post" action={ "/docking?csrf=" (caller.csrf.as_deref().unwrap_or("")) } {
+                input type="hidden" name="compound" value=(id);
+                select #dock-target name="target" {
+                    @for t in docking::targets() { option value=(t.name) { (t.name) } }
+                }
+                select #dock-exhaustiveness name="exhaustiveness" {
+                    option value="8" { (w.standard) }
+                    option value="1" { (w.quick) }
+                }
+                button #start-docking type="submit" { (w.dock) }
+            }
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct DockForm {
+    compound: String,
+    target: String,
+    exhaustiveness: u32,
+}
+
+/// The compound page's docking form: queues the job and opens its page.
+pub async fn dock(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<AppState>>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    axum::Form(f): axum::Form<DockForm>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let request = crate::docking::DockRequest {
+        target: f.target,
+        smiles: Vec::new(),
+        compounds: vec![f.compound],
+        exhaustiveness: Some(f.exhaustiveness),
+    };
+    match crate::docking::start(&state, &caller, request).await {
+        Ok(job) => axum::response::Redirect::to(&format!("/jobs/{}", job.id)).into_response(),
+        Err(e) => super::error_page(super::lang_of(&headers), Some(&caller), &e),
     }
 }
