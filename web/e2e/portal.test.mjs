@@ -148,6 +148,32 @@ test("a compound page shows its predicted ADMET profile with percentiles and its
   await admin.context.close();
 });
 
+test("virtual screen: dock a selection of hits, then request the best-ranked compounds", async () => {
+  const { context, page } = await signedIn("rita");
+  await page.fill("#query", "O=C(C1CCCCC1)N1CC(=O)N2CCc3ccccc3C2C1");
+  await page.fill("#top", "3");
+  await Promise.all([page.waitForURL(/query=/), page.click("#search")]);
+  const picked = [];
+  for (const row of (await page.locator("#hits tbody tr").all()).slice(0, 2)) {
+    await row.locator("input.pick").check();
+    picked.push((await row.locator("a.compound-link").textContent()).trim());
+  }
+  await Promise.all([page.waitForURL(/\/docking\/new\?/), page.click("#dock-selected")]);
+  assert.equal((await page.textContent("#dock-count")).trim(), "2");
+  await page.selectOption("#dock-target", "ADRB2");
+  await page.selectOption("#dock-exhaustiveness", "1");
+  await Promise.all([page.waitForURL(/\/jobs\/\d+$/), page.click("#start-docking")]);
+  await page.waitForSelector("#job-status[data-final=true]", { timeout: 180000 });
+  assert.equal((await page.textContent("#job-status")).trim(), "succeeded");
+  const ranked = await page.$$eval("#ranking tbody tr td a", (as) => as.map((a) => a.textContent.trim()));
+  assert.deepEqual([...ranked].sort(), [...picked].sort(), "both picked compounds are ranked");
+  const scores = await page.$$eval("#ranking td.score", (tds) => tds.map((t) => Number(t.textContent)));
+  assert.deepEqual(scores, [...scores].sort((a, b) => a - b), "best (lowest) score first");
+  await Promise.all([page.waitForURL(/\/requests\/new\?/), page.click("#request-ranked")]);
+  assert.equal((await page.textContent("#request-count")).trim(), "2");
+  await context.close();
+});
+
 test("substructure search with a structure drawn in the editor", async () => {
   const { context, page } = await signedIn("rita");
   await page.check("#mode-substructure");

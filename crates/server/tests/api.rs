@@ -156,6 +156,17 @@ impl Site {
         Answer { status, headers, body }
     }
 
+    /// The job once it has finished, asked every 100 ms.
+    async fn finished_job(&self, id: i64, who: &As) -> Value {
+        loop {
+            let j = self.call(Method::GET, &format!("/api/v1/jobs/{id}"), who, None).await.json();
+            if j["job"]["finished_at"].is_i64() {
+                return j;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     async fn sign_in(&self, user: &str) -> As {
         let a = self
             .call(
@@ -515,13 +526,7 @@ async fn an_uploaded_file_is_imported_as_a_job_with_an_error_report() {
     let started = s.upload(&sam, "drugs.smi", file).await;
     assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text());
     let id = started.json()["job"]["id"].as_i64().unwrap();
-    let job = loop {
-        let j = s.call(Method::GET, &format!("/api/v1/jobs/{id}"), &sam, None).await.json();
-        if ["succeeded", "failed", "cancelled"].contains(&j["job"]["status"].as_str().unwrap()) {
-            break j;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let job = s.finished_job(id, &sam).await;
     assert_eq!(job["job"]["status"], "succeeded", "{job}");
     let result = &job["job"]["result"];
     assert_eq!(
@@ -586,13 +591,7 @@ async fn search_files_are_rebuilt_as_a_job() {
     let started = s.call(Method::POST, "/api/v1/library/reindex", &sam, None).await;
     assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text());
     let id = started.json()["job"]["id"].as_i64().unwrap();
-    let job = loop {
-        let j = s.call(Method::GET, &format!("/api/v1/jobs/{id}"), &sam, None).await.json();
-        if j["job"]["finished_at"].is_i64() {
-            break j;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let job = s.finished_job(id, &sam).await;
     assert_eq!(job["job"]["status"], "succeeded", "{job}");
     let files = job["job"]["result"]["files"].as_array().unwrap();
     assert_eq!(files.len(), 3);
@@ -622,13 +621,7 @@ async fn the_all_pairs_matrix_runs_as_a_job_with_a_download() {
         .await;
     assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text());
     let id = started.json()["job"]["id"].as_i64().unwrap();
-    let job = loop {
-        let j = s.call(Method::GET, &format!("/api/v1/jobs/{id}"), &rita, None).await.json();
-        if j["job"]["finished_at"].is_i64() {
-            break j;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let job = s.finished_job(id, &rita).await;
     assert_eq!(job["job"]["status"], "succeeded", "{job}");
     let csv = s.call(Method::GET, &format!("/api/v1/jobs/{id}/output"), &rita, None).await.text();
     let rows: Vec<&str> = csv.lines().collect();
@@ -1047,13 +1040,7 @@ async fn a_library_selection_is_docked_as_a_job_ranked_with_poses() {
     let started = s.call(Method::POST, "/api/v1/docking", &rita, Some(request)).await;
     assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text());
     let id = started.json()["job"]["id"].as_i64().unwrap();
-    let job = loop {
-        let j = s.call(Method::GET, &format!("/api/v1/jobs/{id}"), &rita, None).await.json();
-        if j["job"]["finished_at"].is_i64() {
-            break j;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    };
+    let job = s.finished_job(id, &rita).await;
     assert_eq!(job["job"]["status"], "succeeded", "{job}");
     let result = &job["job"]["result"];
     assert_eq!(

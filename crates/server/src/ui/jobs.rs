@@ -119,6 +119,10 @@ async fn list_page(
     layout(lang, Some(&caller), "/jobs", t.nav_jobs, body).into_response()
 }
 
+/// How many of a virtual screen's best library compounds the job page
+/// offers to request.
+const RANKED_TO_REQUEST: usize = 50;
+
 fn job_body(lang: Lang, caller: &Caller, job: &jobs::Job, log: &[jobs::LogLine]) -> Markup {
     let t = lang.texts();
     let csrf = caller.csrf.clone().unwrap_or_default();
@@ -143,6 +147,10 @@ fn job_body(lang: Lang, caller: &Caller, job: &jobs::Job, log: &[jobs::LogLine])
                             td { code { (r["smiles"].as_str().unwrap_or("")) } }
                             td.num.score { (super::shown(&r["score"])) }
                         } } }
+                    }
+                    @let ranked_ids: Vec<&str> = ranking.iter().filter_map(|r| r["name"].as_str()).filter(|n| n.starts_with("SY-")).take(RANKED_TO_REQUEST).collect();
+                    @if !ranked_ids.is_empty() && caller.actor.can(accounts::Permission::RequestCompounds) {
+                        p { a #request-ranked href={ "/requests/new?" (ranked_ids.iter().map(|id| format!("ids={id}")).collect::<Vec<_>>().join("&")) } { (t.request_ranked) } }
                     }
                 }
                 @if result["output"].is_string() {

@@ -39,6 +39,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/search", get(search_page))
         .route("/compounds/{id}", get(compound_page))
         .route("/docking", post(predict::dock))
+        .route("/docking/new", get(predict::new_screen))
         .route("/audit", get(audit_page))
         .merge(requests::routes())
         .merge(jobs::routes())
@@ -264,7 +265,14 @@ async fn search_page(
         @if let Some(e) = &not_ready { p.notice #starting { (t.starting) ": " (e.message) } }
         (search_form(t, &params))
         @if let (Some(o), Some(view)) = (&outcome, &view) {
-            (results(t, &params, o, view, caller.actor.can(accounts::Permission::RequestCompounds)))
+            (results(
+                t,
+                &params,
+                o,
+                view,
+                caller.actor.can(accounts::Permission::RequestCompounds),
+                caller.actor.can(accounts::Permission::RunModels),
+            ))
         }
     };
     layout(lang, Some(&caller), &here, t.search_title, body).into_response()
@@ -363,7 +371,9 @@ fn results(
     o: &hits::Outcome,
     view: &GridPage<'_>,
     can_request: bool,
+    can_dock: bool,
 ) -> Markup {
+    let can_pick = can_request || can_dock;
     let query = serde_urlencoded_params(params);
     let (sort, page, pages) = (view.sort.as_str(), view.page, view.pages);
     let shown = view.shown.iter().zip(&view.flags);
@@ -387,9 +397,12 @@ fn results(
                 @if can_request {
                     button #request-selected type="submit" { (t.request_selected) }
                 }
+                @if can_dock {
+                    " " button #dock-selected type="submit" formaction="/docking/new" { (t.dock_selected) }
+                }
                 table.grid #hits {
                     thead { tr {
-                        @if can_request { th {} }
+                        @if can_pick { th {} }
                         th { (t.structure) }
                         (head("id", "ID"))
                         (head("score", t.score))
@@ -406,7 +419,7 @@ fn results(
                     tbody {
                         @for (h, (pains_free, brenk_free)) in shown {
                             tr.hit {
-                                @if can_request { td { input.pick type="checkbox" name="ids" value=(h.id); } }
+                                @if can_pick { td { input.pick type="checkbox" name="ids" value=(h.id); } }
                                 td { img.depiction loading="lazy" width="180" height="135" alt=(h.smiles) src={ "/api/v1/compounds/" (h.id) "/depiction.svg?size=180" }; }
                                 td { a.compound-link href={ "/compounds/" (h.id) } { (h.id) } br; code.smiles { (h.smiles) } }
                                 td.num.score { (format!("{:.3}", h.score)) }

@@ -175,25 +175,72 @@ pub async fn compound_predictions(
         }
         section #docking {
             h2 { (w.docking) }
-            p.note { (w.docking_note) }
-            form #dock-form.search method="post" action={ "/docking?csrf=" (caller.csrf.as_deref().unwrap_or("")) } {
-                input type="hidden" name="compound" value=(id);
-                select #dock-target name="target" {
-                    @for t in docking::targets() { option value=(t.name) { (t.name) } }
-                }
-                select #dock-exhaustiveness name="exhaustiveness" {
-                    option value="8" { (w.standard) }
-                    option value="1" { (w.quick) }
-                }
-                button #start-docking type="submit" { (w.dock) }
-            }
+            (dock_form(w, caller, &[id]))
         }
     }
 }
 
+/// The docking form for `ids`: a target, a search effort, start.
+fn dock_form(w: &Words, caller: &Caller, ids: &[&str]) -> Markup {
+    html! {
+        p.note { (w.docking_note) }
+        form #dock-form.search method="post" action={ "/docking?csrf=" (caller.csrf.as_deref().unwrap_or("")) } {
+            input type="hidden" name="compounds" value=(ids.join(","));
+            select #dock-target name="target" {
+                @for t in docking::targets() { option value=(t.name) { (t.name) } }
+            }
+            select #dock-exhaustiveness name="exhaustiveness" {
+                option value="8" { (w.standard) }
+                option value="1" { (w.quick) }
+            }
+            button #start-docking type="submit" { (w.dock) }
+        }
+    }
+}
+
+/// `GET /docking/new?ids=…`: the search page's selection, to dock.
+pub async fn new_screen(
+    super::MaybeCaller(caller): super::MaybeCaller,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let lang = super::lang_of(&headers);
+    let here = uri.path_and_query().map_or("/docking/new", |p| p.as_str()).to_owned();
+    let Some(caller) = caller else { return super::sign_in_first(&here) };
+    if let Err(e) = caller.actor.require(accounts::Permission::RunModels) {
+        return super::error_page(lang, Some(&caller), &e.into());
+    }
+    // Checkboxes send `ids` once per ticked hit.
+    let query = uri.query().unwrap_or("");
+    let ids = match crate::provision::compound_ids(
+        query.split('&').filter_map(|p| p.strip_prefix("ids=")),
+    ) {
+        Ok(ids) if !ids.is_empty() => ids,
+        Ok(_) => {
+            return super::error_page(
+                lang,
+                Some(&caller),
+                &crate::ApiError::bad_request("tick the compounds to dock"),
+            )
+        }
+        Err(e) => return super::error_page(lang, Some(&caller), &e),
+    };
+    let w = words(lang);
+    let names: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let body = html! {
+        h1 { (w.docking) }
+        p { strong #dock-count { (ids.len()) } " · " (names.join(", ")) }
+        (dock_form(w, &caller, &refs))
+    };
+    super::layout(lang, Some(&caller), "/docking/new", w.docking, body).into_response()
+}
+
 #[derive(serde::Deserialize)]
 pub struct DockForm {
-    compound: String,
+    /// Registry ids, comma-separated.
+    compounds: String,
     target: String,
     exhaustiveness: u32,
 }
@@ -209,7 +256,13 @@ pub async fn dock(
     let request = crate::docking::DockRequest {
         target: f.target,
         smiles: Vec::new(),
-        compounds: vec![f.compound],
+        compounds: f
+            .compounds
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
         exhaustiveness: Some(f.exhaustiveness),
     };
     match crate::docking::start(&state, &caller, request).await {
