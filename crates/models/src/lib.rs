@@ -83,21 +83,12 @@ impl Catalogue {
 
     /// The ChEMBL multitask target-prediction model.
     pub fn targets(&self) -> Result<&targets::TargetModel, ModelError> {
-        self.chembl
-            .get_or_init(|| targets::TargetModel::bundled().map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(|reason| ModelError::Load {
-                model: targets::ID.into(),
-                reason: reason.clone(),
-            })
+        loaded(&self.chembl, targets::ID, targets::TargetModel::bundled)
     }
 
     /// ADMET-AI.
     pub fn admet(&self) -> Result<&admet::AdmetModel, ModelError> {
-        self.admet
-            .get_or_init(|| admet::AdmetModel::bundled().map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(|reason| ModelError::Load { model: admet::ID.into(), reason: reason.clone() })
+        loaded(&self.admet, admet::ID, admet::AdmetModel::bundled)
     }
 
     /// Every model, loaded.
@@ -117,6 +108,18 @@ impl Catalogue {
             .max_by_key(|m| version_key(&m.card().version))
             .ok_or_else(|| ModelError::Unknown(name.to_owned()))
     }
+}
+
+/// The model in `cell`, loaded by `load` on first use; a failed load is
+/// kept, so every later call reports the same reason without retrying.
+fn loaded<'a, M>(
+    cell: &'a OnceLock<Result<M, String>>,
+    id: &str,
+    load: fn() -> Result<M, ModelError>,
+) -> Result<&'a M, ModelError> {
+    cell.get_or_init(|| load().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|reason| ModelError::Load { model: id.into(), reason: reason.clone() })
 }
 
 /// Orders versions numerically by dotted parts (`2.0.10` after `2.0.9`).
