@@ -10,6 +10,7 @@
 
 use chem::{AtomInfo, BondInfo, Molecule};
 
+use crate::gemm::{gemm, gemm_matrix, Epilogue, Packed};
 use crate::torch::{Checkpoint, TorchError, Value, Weights};
 
 /// Length of an atom's feature vector.
@@ -183,20 +184,10 @@ enum Output {
     Unscale { mean: Vec<f32>, scale: Vec<f32> },
 }
 
-/// A dense layer, weights row-major `[out, in]`.
+/// A dense layer.
 struct Linear {
-    weight: Weights,
+    weight: Packed,
     bias: Option<Vec<f32>>,
-}
-
-impl Linear {
-    fn outputs(&self) -> usize {
-        self.weight.shape[0]
-    }
-
-    fn inputs(&self) -> usize {
-        self.weight.shape[1]
-    }
 }
 
 /// One trained Chemprop model.
@@ -206,12 +197,11 @@ pub(crate) struct Mpnn {
     /// W_i transposed, `[ATOM_FEATURES + BOND_FEATURES, hidden]`, so a
     /// multi-hot input sums a few rows.
     w_i: Vec<f32>,
-    w_h: Weights,
+    w_h: Packed,
     /// The atom-feature columns of W_o, transposed `[ATOM_FEATURES, hidden]`.
     w_o_atom: Vec<f32>,
-    /// W_o whole (`[hidden, ATOM_FEATURES + hidden]`); its message columns
-    /// are multiplied in place.
-    w_o: Weights,
+    /// The message columns of W_o.
+    w_o_messages: Packed,
     b_o: Vec<f32>,
     norm: f32,
     ffn: Vec<Linear>,
@@ -292,9 +282,8 @@ impl Mpnn {
 
         let w_i =
             ck.weights("message_passing.W_i.weight", &[hidden, ATOM_FEATURES + BOND_FEATURES])?;
-        let w_h = ck.weights("message_passing.W_h.weight", &[hidden, hidden])?.clone();
-        let w_o =
-            ck.weights("message_passing.W_o.weight", &[hidden, ATOM_FEATURES + hidden])?.clone();
+        let w_h = ck.weights("message_passing.W_h.weight", &[hidden, hidden])?;
+        let w_o = ck.weights("message_passing.W_o.weight", &[hidden, ATOM_FEATURES + hidden])?;
         let b_o = ck.weights("message_passing.W_o.bias", &[hidden])?.values.clone();
         let mut ffn = Vec::with_capacity(n_layers + 1);
         for layer in 0..=n_layers {
@@ -303,15 +292,24 @@ impl Mpnn {
             } else {
                 format!("predictor.ffn.{layer}.2")
             };
-            let weight = ck.tensors.get(&format!("{prefix}.weight")).cloned();
+            let weight = ck.tensors.get(&format!("{prefix}.weight"));
             let weight = weight.ok_or_else(|| unsupported(format!("no {prefix}.weight")))?;
+            let &[outputs, inputs] = weight.shape.as_slice() else {
+                return Err(unsupported(format!("{prefix}.weight of shape {:?}", weight.shape)));
+            };
             let bias = ck.tensors.get(&format!("{prefix}.bias")).map(|b| b.values.clone());
+            if bias.as_ref().is_some_and(|b| b.len() != outputs) {
+                return Err(unsupported(format!("{prefix}.bias does not match its weight")));
+            }
+            let weight = Packed::transposed(&weight.values, inputs, outputs, inputs);
             ffn.push(Linear { weight, bias });
         }
-        if ffn[0].inputs() != hidden || ffn.windows(2).any(|w| w[0].outputs() != w[1].inputs()) {
+        if ffn[0].weight.inputs() != hidden
+            || ffn.windows(2).any(|w| w[0].weight.outputs() != w[1].weight.inputs())
+        {
             return Err(unsupported("predictor layers do not chain".into()));
         }
-        let n_tasks = ffn.last().expect("at least one layer").outputs();
+        let n_tasks = ffn.last().expect("at least one layer").weight.outputs();
         let output = if predictor_class.ends_with("BinaryClassificationFFN") {
             Output::Sigmoid
         } else if predictor_class.ends_with("RegressionFFN") {
@@ -334,9 +332,14 @@ impl Mpnn {
             hidden,
             depth,
             w_i: transpose(w_i, 0..ATOM_FEATURES + BOND_FEATURES),
-            w_o_atom: transpose(&w_o, 0..ATOM_FEATURES),
-            w_h,
-            w_o,
+            w_o_atom: transpose(w_o, 0..ATOM_FEATURES),
+            w_h: Packed::transposed(&w_h.values, hidden, hidden, hidden),
+            w_o_messages: Packed::transposed(
+                &w_o.values[ATOM_FEATURES..],
+                hidden,
+                hidden,
+                ATOM_FEATURES + hidden,
+            ),
             b_o,
             norm,
             ffn,
@@ -375,7 +378,7 @@ impl Mpnn {
     fn forward_portable(&self, g: &BatchGraph, scratch: &mut Scratch) -> Vec<f32> {
         let h = self.hidden;
         let (n_atoms, n_edges) = (g.atom_count(), g.edge_count());
-        let Scratch { atom_in, h0, hidden, incoming, message, atom_states } = scratch;
+        let Scratch { atom_in, h0, hidden, incoming, next, atom_states } = scratch;
 
         // H0 = W_i [x_source ‖ e]: the atom part once per atom, then each
         // edge adds its bond part; both are sums of a few rows of W_iᵀ.
@@ -393,27 +396,28 @@ impl Mpnn {
                 axpy(x, &self.w_i[(ATOM_FEATURES + j as usize) * h..][..h], row);
             }
         }
-        let hidden = sized(hidden, n_edges * h);
+        let mut hidden = sized(hidden, n_edges * h);
         for (o, &x) in hidden.iter_mut().zip(h0.iter()) {
             *o = x.max(0.0);
         }
 
         let incoming = sized(incoming, n_atoms * h);
-        let message = sized(message, n_edges * h);
+        let mut next = sized(next, n_edges * h);
         for _ in 1..self.depth {
             sum_into_targets(hidden, &g.target, h, incoming);
-            for (e, m) in message.chunks_exact_mut(h).enumerate() {
+            // An edge's message: all that reaches its source, less what
+            // came back along the edge itself. Made a few rows at a time
+            // inside the product, never stored whole.
+            let message = |e: usize, m: &mut [f32]| {
                 let all = &incoming[g.source[e] * h..][..h];
                 let back = &hidden[(e ^ 1) * h..][..h];
                 for ((m, &a), &b) in m.iter_mut().zip(all).zip(back) {
                     *m = a - b;
                 }
-            }
-            // H = ReLU(H0 + M W_hᵀ)
-            gemm(message, n_edges, h, Transposed::of(&self.w_h.values, h, h), hidden, false);
-            for (x, &x0) in hidden.iter_mut().zip(h0.iter()) {
-                *x = (*x + x0).max(0.0);
-            }
+            };
+            // H' = ReLU(H0 + M W_hᵀ)
+            gemm(n_edges, message, &self.w_h, next, Epilogue::AddRelu(h0));
+            std::mem::swap(&mut hidden, &mut next);
         }
 
         // Atom states: ReLU(W_o [x_v ‖ Σ incoming] + b_o).
@@ -425,8 +429,7 @@ impl Mpnn {
                 axpy(x, &self.w_o_atom[j as usize * h..][..h], row);
             }
         }
-        let w_o_messages = Transposed::of(&self.w_o.values[ATOM_FEATURES..], ATOM_FEATURES + h, h);
-        gemm(incoming, n_atoms, h, w_o_messages, atom_states, true);
+        gemm_matrix(incoming, n_atoms, &self.w_o_messages, atom_states, Epilogue::Accumulate);
 
         // Molecule vectors: sum of atom states / norm.
         let mut x = vec![0f32; g.molecules * h];
@@ -442,19 +445,11 @@ impl Mpnn {
             if i > 0 {
                 x.iter_mut().for_each(|v| *v = v.max(0.0));
             }
-            let (inputs, outputs) = (layer.inputs(), layer.outputs());
             let mut y = match &layer.bias {
                 Some(b) => b.repeat(g.molecules),
-                None => vec![0f32; g.molecules * outputs],
+                None => vec![0f32; g.molecules * layer.weight.outputs()],
             };
-            gemm(
-                &x,
-                g.molecules,
-                inputs,
-                Transposed::of(&layer.weight.values, inputs, outputs),
-                &mut y,
-                true,
-            );
+            gemm_matrix(&x, g.molecules, &layer.weight, &mut y, Epilogue::Accumulate);
             x = y;
         }
         match &self.output {
@@ -478,7 +473,7 @@ pub(crate) struct Scratch {
     h0: Vec<f32>,
     hidden: Vec<f32>,
     incoming: Vec<f32>,
-    message: Vec<f32>,
+    next: Vec<f32>,
     atom_states: Vec<f32>,
 }
 
@@ -507,49 +502,5 @@ fn sum_into_targets(rows: &[f32], target: &[usize], h: usize, out: &mut [f32]) {
         for (o, &r) in o.iter_mut().zip(row) {
             *o += r;
         }
-    }
-}
-
-/// The transpose of a `[n, k]` row-major weight block whose rows are
-/// `stride` apart (a column block of a wider weight matrix).
-struct Transposed<'a> {
-    w: &'a [f32],
-    stride: usize,
-    n: usize,
-}
-
-impl<'a> Transposed<'a> {
-    fn of(w: &'a [f32], stride: usize, n: usize) -> Transposed<'a> {
-        Transposed { w, stride, n }
-    }
-}
-
-/// `c = a · wᵀ`, or `c += a · wᵀ` when `accumulate`, where `a` is `[m, k]`
-/// row-major.
-fn gemm(a: &[f32], m: usize, k: usize, w: Transposed, c: &mut [f32], accumulate: bool) {
-    let Transposed { w, stride, n } = w;
-    if m == 0 {
-        return;
-    }
-    assert!(a.len() >= m * k && c.len() >= m * n && w.len() >= (n - 1) * stride + k);
-    // SAFETY: the asserted lengths cover every element the strides reach:
-    // a is m×k (row stride k), wᵀ is k×n read as w[j·stride + i], c is m×n.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            k as isize,
-            1,
-            w.as_ptr(),
-            1,
-            stride as isize,
-            if accumulate { 1.0 } else { 0.0 },
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        );
     }
 }

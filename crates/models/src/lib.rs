@@ -12,6 +12,7 @@
 pub mod admet;
 pub mod card;
 mod chemprop;
+mod gemm;
 pub mod onnx;
 mod proto;
 pub mod targets;
