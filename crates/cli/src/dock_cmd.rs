@@ -27,7 +27,7 @@ pub(crate) struct DockArgs {
     #[arg(long, default_value_t = docking::DOCKSTRING_SEED)]
     seed: u32,
     /// Cores Vina may use.
-    #[arg(long, default_value_t = cores())]
+    #[arg(long, default_value_t = parallel::cores())]
     cpus: usize,
     /// Vina's exhaustiveness (search effort), 1–32.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=32))]
@@ -59,7 +59,7 @@ enum DockCommand {
         #[arg(long)]
         input: PathBuf,
         /// Parallel dockings (one core each).
-        #[arg(long, default_value_t = cores())]
+        #[arg(long, default_value_t = parallel::cores())]
         jobs: usize,
         /// Random seed.
         #[arg(long, default_value_t = docking::DOCKSTRING_SEED)]
@@ -71,10 +71,6 @@ enum DockCommand {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 pub(crate) fn run(args: DockArgs) -> Result<()> {

@@ -309,43 +309,41 @@ pub struct Screen {
     pub failed: Vec<(Entry, String)>,
 }
 
-/// Docks every entry into `target`, `parallel` dockings at a time (one core
+/// Docks every entry into `target`, `at_once` dockings at a time (one core
 /// each: separate ligands scale better than Vina's own threads). `done` is
 /// told after each ligand how many are done; setting `cancel` stops the
 /// running dockings and returns what finished, with [`Screen::ranked`] still
-/// ranked.
+/// ranked (ties in the entries' order).
 pub fn screen(
     engines: &Engines,
     target: &Target,
     entries: &[Entry],
     search: Search,
-    parallel: usize,
+    at_once: usize,
     done: &(dyn Fn(usize) + Sync),
     cancel: &AtomicBool,
 ) -> Screen {
-    let next = AtomicUsize::new(0);
     let finished = AtomicUsize::new(0);
-    let outcome = std::sync::Mutex::new(Screen::default());
     let search = Search { cpus: 1, ..search };
-    std::thread::scope(|s| {
-        for _ in 0..parallel.clamp(1, entries.len().max(1)) {
-            s.spawn(|| {
-                while let Some(entry) = entries.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let result = prepare_ligand(engines, &entry.smiles, search.seed)
-                        .and_then(|ligand| dock(engines, target, &ligand, search, &|_| {}, cancel));
-                    let mut o = outcome.lock().expect("screen results");
-                    match result {
-                        Ok(d) => o.ranked.push((entry.clone(), d)),
-                        Err(DockingError::Cancelled) => break,
-                        Err(e) => o.failed.push((entry.clone(), e.to_string())),
-                    }
-                    drop(o);
-                    done(finished.fetch_add(1, Ordering::Relaxed) + 1);
-                }
-            });
+    let results = parallel::map(entries, at_once.max(1), |entry| {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(DockingError::Cancelled);
         }
+        let result = prepare_ligand(engines, &entry.smiles, search.seed)
+            .and_then(|ligand| dock(engines, target, &ligand, search, &|_| {}, cancel));
+        if !matches!(result, Err(DockingError::Cancelled)) {
+            done(finished.fetch_add(1, Ordering::Relaxed) + 1);
+        }
+        result
     });
-    let mut outcome = outcome.into_inner().expect("screen results");
+    let mut outcome = Screen::default();
+    for (entry, result) in entries.iter().zip(results) {
+        match result {
+            Ok(d) => outcome.ranked.push((entry.clone(), d)),
+            Err(DockingError::Cancelled) => {}
+            Err(e) => outcome.failed.push((entry.clone(), e.to_string())),
+        }
+    }
     outcome.ranked.sort_by(|a, b| a.1.score.total_cmp(&b.1.score));
     outcome
 }

@@ -1,6 +1,6 @@
 //! MaxMin diversity picking.
 
-use crate::{kernel, threads, Index, Metric};
+use crate::{kernel, Index, Metric};
 
 /// One MaxMin pick.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -64,7 +64,7 @@ impl Index {
             nearest[p] = f64::INFINITY;
         }
         let kernel = kernel::intersection();
-        let step = nearest.len().div_ceil(threads()).max(1);
+        let step = nearest.len().div_ceil(parallel::cores()).max(1);
         let best = std::thread::scope(|s| {
             let parts: Vec<_> = nearest
                 .chunks_mut(step)

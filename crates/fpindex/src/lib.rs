@@ -125,41 +125,13 @@ impl Ord for Worst {
     }
 }
 
-fn threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-}
-
-/// Runs `work` on `items[i]` for every `i`, the items handed out one at a
-/// time to all threads (so uneven items balance); results keep the order.
-fn in_parallel_each<I: Sync, T: Send>(items: &[I], work: impl Fn(&I) -> T + Sync) -> Vec<T> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let (next, work) = (&next, &work);
-    let mut done: Vec<(usize, T)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads().min(items.len()))
-            .map(|_| {
-                s.spawn(move || {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { return out };
-                        out.push((i, work(item)));
-                    }
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("worker thread")).collect()
-    });
-    done.sort_unstable_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, t)| t).collect()
-}
-
 /// Runs `scan` over `range`, split across all threads when the range is
 /// large enough to repay starting them; results keep the range's order.
 fn in_parallel<T: Send>(
     range: Range<usize>,
     scan: impl Fn(Range<usize>) -> Vec<T> + Sync,
 ) -> Vec<T> {
-    let threads = threads();
+    let threads = parallel::cores();
     if threads == 1 || range.len() < 16_384 {
         return scan(range);
     }

@@ -60,7 +60,7 @@ impl Index {
             .collect();
         let kernel = kernel::intersection();
         let blocks: Vec<usize> = (0..n).step_by(BLOCK).collect();
-        let per_block = crate::in_parallel_each(&blocks, |&first| {
+        let per_block = parallel::map(&blocks, parallel::cores(), |&first| {
             let block = first..(first + BLOCK).min(n);
             let block_end = end[popcount[block.end - 1] as usize];
             let mut found = Vec::new();

@@ -2,7 +2,7 @@
 //! the new fingerprints instead of rewriting the whole file; segments are
 //! merged when the caller chooses.
 
-use crate::{in_parallel_each, rank, Hit, Index, Metric};
+use crate::{rank, Hit, Index, Metric};
 
 /// Indexes of equally long fingerprints, searched together; results are
 /// those of one index holding every fingerprint.
@@ -94,14 +94,14 @@ impl Segments {
         metric: Metric,
         threshold: f64,
     ) -> Vec<Vec<Hit>> {
-        in_parallel_each(queries, |query| {
+        parallel::map(queries, parallel::cores(), |query| {
             self.merge(|p| p.threshold_unsorted(query, metric, threshold, false), usize::MAX)
         })
     }
 
     /// [`Segments::top_k`] for many queries, shared among the threads.
     pub fn top_k_many(&self, queries: &[Vec<u64>], metric: Metric, k: usize) -> Vec<Vec<Hit>> {
-        in_parallel_each(queries, |query| self.top_k(query, metric, k))
+        parallel::map(queries, parallel::cores(), |query| self.top_k(query, metric, k))
     }
 
     /// [`Index::supersets`] over every segment, in one popcount order

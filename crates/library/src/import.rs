@@ -230,11 +230,7 @@ pub async fn import_file(
     let (input, bytes_read) = open(path)?;
     let reader = records(input, format, options, &source, path)?;
 
-    let threads = if options.threads == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-    } else {
-        options.threads
-    };
+    let threads = if options.threads == 0 { parallel::cores() } else { options.threads };
     let (chunk_tx, chunk_rx) = crossbeam_channel::bounded::<Chunk>(threads * 2);
     let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<DoneChunk>(threads * 2);
     let stop = Arc::new(AtomicBool::new(false));

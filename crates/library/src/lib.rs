@@ -49,17 +49,13 @@ pub(crate) fn on_all_cores<T: Sync, R: Send>(
     items: &[T],
     work: impl Fn(&[T]) -> Result<Vec<R>, LibraryError> + Sync,
 ) -> Result<Vec<R>, LibraryError> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let step = items.len().div_ceil(threads).max(1);
-    let work = &work;
-    std::thread::scope(|s| {
-        let parts: Vec<_> = items.chunks(step).map(|part| s.spawn(move || work(part))).collect();
-        let mut out = Vec::with_capacity(items.len());
-        for part in parts {
-            out.extend(part.join().expect("worker thread")?);
-        }
-        Ok(out)
-    })
+    let cores = parallel::cores();
+    let parts: Vec<&[T]> = items.chunks(items.len().div_ceil(cores).max(1)).collect();
+    let mut out = Vec::with_capacity(items.len());
+    for part in parallel::map(&parts, cores, |part| work(part)) {
+        out.extend(part?);
+    }
+    Ok(out)
 }
 
 /// Seconds since the Unix epoch, the timestamp unit of every table in the

@@ -168,7 +168,10 @@ impl AdmetModel {
     /// the networks then run on every core.
     pub fn admet(&self, molecules: &[Molecule]) -> Vec<Vec<AdmetValue>> {
         let graphs: Vec<BatchGraph> = molecules.chunks(BATCH).map(BatchGraph::new).collect();
-        crate::parallel_map(&graphs, |graph| self.batch(graph)).into_iter().flatten().collect()
+        parallel::map(&graphs, parallel::cores(), |graph| self.batch(graph))
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     fn batch(&self, graph: &BatchGraph) -> Vec<Vec<AdmetValue>> {

@@ -18,7 +18,6 @@ mod proto;
 pub mod targets;
 mod torch;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 pub use card::{Card, Endpoint, Favourable, Metric, Task};
@@ -126,29 +125,4 @@ fn loaded<'a, M>(
 /// Orders versions numerically by dotted parts (`2.0.10` after `2.0.9`).
 fn version_key(version: &str) -> Vec<(u64, String)> {
     version.split('.').map(|part| (part.parse().unwrap_or(0), part.to_owned())).collect()
-}
-
-/// `f` over `items` on every core, results in the items' order. Items are
-/// handed out one at a time, so uneven items do not leave a core idle.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());
-    let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, R)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break };
-                        mine.push((i, f(item)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("prediction worker panicked")).collect()
-    });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
 }

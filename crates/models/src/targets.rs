@@ -151,7 +151,7 @@ impl Model for TargetModel {
 
     fn predict(&self, molecules: &[Molecule]) -> Result<Vec<Vec<Prediction>>, ModelError> {
         let features: Vec<Vec<f32>> = molecules.iter().map(TargetModel::featurise).collect();
-        crate::parallel_map(&features, |input| {
+        parallel::map(&features, parallel::cores(), |input| {
             let probabilities = self.run(input)?;
             Ok(self
                 .card

@@ -225,7 +225,7 @@ pub fn analyse_run(files: &RunFiles) -> Result<RunReport, RunError> {
     };
     let mut errors = Vec::new();
     let mut read: Vec<(String, RawPlate)> = Vec::new();
-    let parsed = par_map(&files.plates, |(name, text)| {
+    let parsed = parallel::map(&files.plates, parallel::cores(), |(name, text)| {
         let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
         read_plate_file(text, stem)
     });
@@ -274,9 +274,10 @@ pub fn analyse_run(files: &RunFiles) -> Result<RunReport, RunError> {
     if !errors.is_empty() {
         return Err(RunError(errors));
     }
-    let results = par_map(&laid_out, |(_, _, _, _, format, values, layout)| {
-        analyse(*format, values, &layout.roles, &protocol)
-    });
+    let results =
+        parallel::map(&laid_out, parallel::cores(), |(_, _, _, _, format, values, layout)| {
+            analyse(*format, values, &layout.roles, &protocol)
+        });
     let mut plates = Vec::new();
     let mut layouts: Vec<(String, Layout, Format)> = Vec::new();
     for ((file, raw, plate, replicate, format, values, layout), result) in
@@ -323,23 +324,6 @@ pub fn analyse_run(files: &RunFiles) -> Result<RunReport, RunError> {
         }
     }
     Ok(RunReport { protocol, plates, hits, scored })
-}
-
-/// `f` over `items` on every core, results in order: plates are read and
-/// analysed independently of each other.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads == 1 || items.len() < 2 {
-        return items.iter().map(f).collect();
-    }
-    let f = &f;
-    std::thread::scope(|s| {
-        let parts: Vec<_> = items
-            .chunks(items.len().div_ceil(threads))
-            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        parts.into_iter().flat_map(|p| p.join().expect("a plate thread panicked")).collect()
-    })
 }
 
 fn number(x: Option<f64>) -> Value {

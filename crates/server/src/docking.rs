@@ -109,7 +109,7 @@ pub(crate) async fn run(state: &AppState, ctx: JobContext) -> Result<Value, Stri
     let worker = ctx.clone();
     ctx.report(0.0, format!("docking {total} ligands into {target_name}"));
     let screen = tokio::task::spawn_blocking(move || {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = parallel::cores();
         let done = |n: usize| {
             worker.report(n as f64 / total as f64, format!("{n} of {total} ligands docked"))
         };
