@@ -138,7 +138,15 @@ test("a compound page shows its predicted ADMET profile with percentiles and its
   assert.ok(score < -4 && score > -15, `a Vina score in kcal/mol: ${score}`);
   const [poses] = await Promise.all([page.waitForEvent("download"), page.click("#job-output")]);
   assert.match(await readFile(await poses.path(), "utf8"), /REMARK VINA RESULT/);
+  const [sdf] = await Promise.all([page.waitForEvent("download"), page.click("#job-output-sdf")]);
+  const record = await readFile(await sdf.path(), "utf8");
+  assert.ok(record.startsWith(`${id}\n`), "the pose is titled with the compound's id");
+  assert.match(record, /V2000[\s\S]*M {2}END[\s\S]*> {2}<minimizedAffinity>\n-?\d/);
   await shot(page, "docking-job");
+  // Back on the compound page, the docking is listed with its score.
+  await page.goto(`${base}/compounds/${id}`);
+  assert.equal((await page.textContent("#docked tbody tr td")).trim(), "DRD2");
+  assert.equal(Number(await page.textContent("#docked td.score")).toFixed(2), score.toFixed(2));
   await context.close();
 
   // The admin runs the platform, not models: no predictions on its pages.
@@ -183,6 +191,9 @@ test("substructure search with a structure drawn in the editor", async () => {
   // to its model) with the text field empty: the form sends the drawing.
   await page.fill("#query", "");
   await page.evaluate(() => window.soyakuEditor.readGenericMolecularInput("c1ccncc1"));
+  // JSME may take the structure in on a later tick on a loaded machine; a
+  // person clicks Search only once the drawing shows.
+  await page.waitForFunction(() => window.soyakuEditor.smiles() !== "", null, { timeout: 10000 });
   await shot(page, "structure-editor");
   await Promise.all([page.waitForURL(/mode=substructure/), page.click("#search")]);
   const drawn = await page.inputValue("#query");

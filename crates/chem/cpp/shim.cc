@@ -534,6 +534,43 @@ rust::String embed_3d(const ROMol &mol, uint32_t seed) {
   return rust::String(RDKit::MolToMolBlock(m));
 }
 
+rust::String place_pose(rust::Str molblock,
+                        rust::Slice<const PlacedAtom> placed) {
+  std::string text(molblock);
+  std::unique_ptr<RDKit::RWMol> m(
+      RDKit::MolBlockToMol(text, /*sanitize=*/true, /*removeHs=*/false));
+  if (!m || m->getNumConformers() == 0) {
+    throw std::runtime_error("the ligand's molfile has no 3D structure");
+  }
+  RDKit::Conformer &conf = m->getConformer();
+  std::vector<bool> have(m->getNumAtoms(), false);
+  for (const auto &p : placed) {
+    if (p.index >= m->getNumAtoms()) {
+      throw std::runtime_error("the pose names atom " + std::to_string(p.index + 1) +
+                               " but the ligand has " +
+                               std::to_string(m->getNumAtoms()));
+    }
+    conf.setAtomPos(p.index, RDGeom::Point3D(p.x, p.y, p.z));
+    have[p.index] = true;
+  }
+  // The docking engine drops hydrogens on carbon; RDKit puts them back
+  // where the placed heavy atom's geometry says they belong.
+  for (const auto atom : m->atoms()) {
+    if (have[atom->getIdx()]) continue;
+    if (atom->getAtomicNum() != 1 || atom->getDegree() != 1) {
+      throw std::runtime_error("atom " + std::to_string(atom->getIdx() + 1) +
+                               " has no position in the pose");
+    }
+    const auto neighbour = *m->atomNeighbors(atom).begin();
+    if (!have[neighbour->getIdx()]) {
+      throw std::runtime_error("hydrogen " + std::to_string(atom->getIdx() + 1) +
+                               " is bonded to an atom the pose does not place");
+    }
+    RDKit::MolOps::setTerminalAtomCoords(*m, atom->getIdx(), neighbour->getIdx());
+  }
+  return rust::String(RDKit::MolToMolBlock(*m));
+}
+
 rust::Vec<BondInfo> bond_infos(const ROMol &mol) {
   rust::Vec<BondInfo> out;
   out.reserve(mol.getNumBonds());

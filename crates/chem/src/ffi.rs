@@ -90,6 +90,19 @@ pub(crate) mod bridge {
         stereo: u32,
     }
 
+    /// An atom's position in a pose: its index in the molfile it came from.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    struct PlacedAtom {
+        /// Atom index (0-based) in the molfile.
+        index: u32,
+        /// x, Å.
+        x: f64,
+        /// y, Å.
+        y: f64,
+        /// z, Å.
+        z: f64,
+    }
+
     unsafe extern "C++" {
         include!("chem/cpp/shim.h");
 
@@ -125,6 +138,7 @@ pub(crate) mod bridge {
         fn atom_infos(mol: &ROMol) -> Vec<AtomInfo>;
         fn bond_infos(mol: &ROMol) -> Vec<BondInfo>;
         fn embed_3d(mol: &ROMol, seed: u32) -> Result<String>;
+        fn place_pose(molblock: &str, placed: &[PlacedAtom]) -> Result<String>;
         fn has_substruct_match(mol: &ROMol, query: &ROMol, use_chirality: bool) -> bool;
     }
 }

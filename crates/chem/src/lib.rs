@@ -16,7 +16,7 @@ pub mod sdf;
 
 use cxx::UniquePtr;
 
-pub use ffi::bridge::{AtomInfo, BondInfo, Descriptors, FilterHit as Alert};
+pub use ffi::bridge::{AtomInfo, BondInfo, Descriptors, FilterHit as Alert, PlacedAtom};
 pub use fingerprint::{Fingerprint, MorganParams, PATTERN_BITS};
 pub use properties::{RuleFlags, Rules};
 
@@ -233,6 +233,16 @@ impl Molecule {
     pub fn has_substructure(&self, query: &Query) -> bool {
         ffi::bridge::has_substruct_match(&self.raw, &query.raw, query.use_chirality)
     }
+}
+
+/// The molfile `molblock` (a 3D structure with hydrogens, as
+/// [`Molecule::embed_3d`] writes it) moved to a pose: `placed` gives new
+/// positions by atom index; each hydrogen the pose leaves out is put back by
+/// RDKit on its placed neighbour. Every other atom must be placed. Bonds,
+/// charges and stereo stay those of the molfile, so the result is the same
+/// molecule, posed.
+pub fn place_pose(molblock: &str, placed: &[PlacedAtom]) -> Result<String, ChemError> {
+    ffi::bridge::place_pose(molblock, placed).map_err(operation_error("placing a pose"))
 }
 
 impl Clone for Molecule {

@@ -37,6 +37,22 @@ pub struct SdfReader<R> {
     buf: String,
 }
 
+/// Appends one SD record to `out`: the mol block under `title` (its first
+/// line replaced), then each data item, then `$$$$`.
+pub fn write_record(out: &mut String, title: &str, molblock: &str, data: &[(&str, String)]) {
+    let body = molblock.split_once('\n').map_or("", |(_, rest)| rest);
+    out.push_str(title);
+    out.push('\n');
+    out.push_str(body);
+    if !body.ends_with('\n') {
+        out.push('\n');
+    }
+    for (name, value) in data {
+        out.push_str(&format!(">  <{name}>\n{value}\n\n"));
+    }
+    out.push_str("$$$$\n");
+}
+
 impl<R: BufRead> SdfReader<R> {
     /// Reads records from `input`.
     pub fn new(input: R) -> SdfReader<R> {

@@ -32,7 +32,9 @@ pub(crate) struct DockArgs {
     /// Vina's exhaustiveness (search effort), 1–32.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=32))]
     exhaustiveness: u32,
-    /// Write the best pose here, as PDBQT.
+    /// Write the best pose here: SDF when the name ends in `.sdf` (the
+    /// protonated ligand with all hydrogens, bond orders and its score),
+    /// else Vina's PDBQT.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Output format.
@@ -119,8 +121,12 @@ pub(crate) fn run(args: DockArgs) -> Result<()> {
             )?;
             bar.finish_and_clear();
             if let Some(out) = &args.out {
-                fs_err::write(out, &result.poses[0].pdbqt)
-                    .with_context(|| format!("writing {}", out.display()))?;
+                let text = if out.extension().is_some_and(|e| e.eq_ignore_ascii_case("sdf")) {
+                    result.pose_sdf(0, &smiles)?
+                } else {
+                    result.poses[0].pdbqt.clone()
+                };
+                fs_err::write(out, text).with_context(|| format!("writing {}", out.display()))?;
             }
             let rows: Vec<Value> = result
                 .poses

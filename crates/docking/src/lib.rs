@@ -54,6 +54,14 @@ pub enum DockingError {
         /// Its own words.
         reason: String,
     },
+    /// A pose could not be put back onto the prepared ligand.
+    #[error("pose {pose}: {reason}")]
+    Pose {
+        /// 1-based pose number.
+        pose: usize,
+        /// Why.
+        reason: String,
+    },
     /// The caller cancelled the docking.
     #[error("cancelled")]
     Cancelled,
@@ -133,7 +141,10 @@ pub fn prepare_ligand(engines: &Engines, smiles: &str, seed: u32) -> Result<Liga
     let charged = chem::Molecule::from_smiles(&protonated)
         .map_err(|e| bad(format!("after protonation: {e}")))?;
     let molblock = charged.embed_3d(seed).map_err(|e| bad(e.to_string()))?;
-    let pdbqt = engines.obabel(&["-imol", "-opdbqt", "--partialcharge", "gasteiger"], &molblock)?;
+    // -xp numbers the PDBQT atoms as in the molfile; Vina keeps the numbers
+    // in its poses, which is how a pose finds its way back to the molfile.
+    let pdbqt =
+        engines.obabel(&["-imol", "-opdbqt", "-xp", "--partialcharge", "gasteiger"], &molblock)?;
     Ok(Ligand { smiles: smiles.to_owned(), protonated, molblock, pdbqt })
 }
 
@@ -172,6 +183,49 @@ pub struct Docking {
     pub score: f64,
     /// Every pose Vina kept, best first.
     pub poses: Vec<Pose>,
+    /// The prepared ligand the poses place (a molfile with hydrogens).
+    #[serde(skip)]
+    pub ligand: String,
+}
+
+impl Docking {
+    /// Pose `i` (0-based) as an SD record titled `title`: the prepared
+    /// ligand, with its bond orders, charges and every hydrogen, at the
+    /// pose's coordinates (RDKit re-places the hydrogens on carbon that Vina
+    /// leaves out), with Vina's score as `minimizedAffinity` and the target.
+    pub fn pose_sdf(&self, i: usize, title: &str) -> Result<String, DockingError> {
+        let pose = &self.poses[i];
+        let bad = |reason: String| DockingError::Pose { pose: i + 1, reason };
+        let placed = pose
+            .pdbqt
+            .lines()
+            .filter(|l| l.starts_with("ATOM") || l.starts_with("HETATM"))
+            .map(|l| {
+                let field = |r: std::ops::Range<usize>| l.get(r).map(str::trim).unwrap_or("");
+                let serial: u32 =
+                    field(6..11).parse().map_err(|_| bad(format!("atom line {l:?}")))?;
+                let xyz: Vec<f64> = [30..38, 38..46, 46..54]
+                    .into_iter()
+                    .map(|r| field(r).parse().map_err(|_| bad(format!("coordinates in {l:?}"))))
+                    .collect::<Result<_, _>>()?;
+                Ok(chem::PlacedAtom {
+                    index: serial.saturating_sub(1),
+                    x: xyz[0],
+                    y: xyz[1],
+                    z: xyz[2],
+                })
+            })
+            .collect::<Result<Vec<_>, DockingError>>()?;
+        let posed = chem::place_pose(&self.ligand, &placed).map_err(|e| bad(e.to_string()))?;
+        let mut out = String::new();
+        let data = [
+            ("minimizedAffinity", format!("{}", pose.affinity)),
+            ("target", self.target.clone()),
+            ("pose", format!("{}", i + 1)),
+        ];
+        chem::sdf::write_record(&mut out, title, &posed, &data);
+        Ok(out)
+    }
 }
 
 /// Docks a prepared ligand into `target`. `progress` gets the fraction of
@@ -249,7 +303,7 @@ pub fn dock(
         program: "vina",
         reason: "no pose found in the box".into(),
     })?;
-    Ok(Docking { target: target.name.to_owned(), score, poses })
+    Ok(Docking { target: target.name.to_owned(), score, poses, ligand: ligand.molblock.clone() })
 }
 
 /// The stars of Vina's full progress bar.

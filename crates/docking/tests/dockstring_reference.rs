@@ -31,11 +31,34 @@ fn reference_examples_reproduce_within_tolerance() {
         assert_eq!(progress.get(), 1.0);
         assert!(result.poses.windows(2).all(|w| w[0].affinity <= w[1].affinity));
         eprintln!("{name} {smiles}: {} kcal/mol (DOCKSTRING {reference})", result.score);
+        poses_are_the_prepared_molecule_as_sdf(&ligand, &result);
         assert!(
             (result.score - reference).abs() <= TOLERANCE,
             "{name}: {} vs {reference}",
             result.score
         );
+    }
+}
+
+/// Every pose, as SDF, is the protonated ligand (same canonical SMILES:
+/// bonds, charges, hydrogens) at Vina's coordinates, with its score.
+fn poses_are_the_prepared_molecule_as_sdf(ligand: &docking::Ligand, result: &docking::Docking) {
+    let expected = chem::Molecule::from_smiles(&ligand.protonated).unwrap().canonical_smiles();
+    for (i, pose) in result.poses.iter().enumerate() {
+        let sdf = result.pose_sdf(i, "ligand").unwrap();
+        let record = chem::sdf::SdfReader::new(sdf.as_bytes()).next().unwrap().unwrap();
+        let posed = chem::Molecule::from_molblock(&record.molblock).unwrap();
+        assert_eq!(posed.canonical_smiles(), expected, "pose {}", i + 1);
+        assert_eq!(record.get("minimizedAffinity"), Some(pose.affinity.to_string().as_str()));
+        // Vina's first atom, at its coordinates, is in the molfile.
+        let first = pose.pdbqt.lines().find(|l| l.starts_with("ATOM")).unwrap();
+        let xyz: Vec<f64> =
+            [30..38, 38..46, 46..54].map(|r| first[r].trim().parse().unwrap()).to_vec();
+        let found = record.molblock.lines().any(|l| {
+            let v: Vec<f64> = l.split_whitespace().take(3).filter_map(|x| x.parse().ok()).collect();
+            v.len() == 3 && (0..3).all(|k| (v[k] - xyz[k]).abs() < 1e-3)
+        });
+        assert!(found, "pose {}: {first} not in\n{}", i + 1, record.molblock);
     }
 }
 

@@ -95,6 +95,11 @@ const REQUEST_PARAMS: &[Param] = &[Param::path("id", "request number")];
 
 const JOB_PARAMS: &[Param] = &[Param::path("id", "job number")];
 
+const OUTPUT_PARAMS: &[Param] = &[
+    Param::path("id", "job number"),
+    Param::query("format", "one of the job's `outputs`, e.g. `sdf` for a docking's poses"),
+];
+
 const SCREEN_PARAMS: &[Param] = &[Param::path("id", "screening run number")];
 
 const BEACON_PARAMS: &[Param] = &[
@@ -226,7 +231,7 @@ pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
         .add(Doc::signed_in(Method::POST, "/api/v1/jobs/{id}/cancel", "Stop a queued or running job").params(JOB_PARAMS), work::cancel)
         .add(Doc::signed_in(Method::POST, "/api/v1/jobs/{id}/retry", "Run a failed or cancelled job again (an import resumes)").params(JOB_PARAMS), work::retry)
         .add(Doc::signed_in(Method::GET, "/api/v1/jobs/{id}/report", "An import job's bad records (CSV: record, line, id, reason, input)").params(JOB_PARAMS), work::report)
-        .add(Doc::signed_in(Method::GET, "/api/v1/jobs/{id}/output", "The file a job produced (a matrix run's CSV, a docking's best poses as PDBQT)").params(JOB_PARAMS), work::output)
+        .add(Doc::signed_in(Method::GET, "/api/v1/jobs/{id}/output", "The file a job produced (a matrix run's CSV, a docking's best poses as PDBQT, or with format=sdf as SDF)").params(OUTPUT_PARAMS), work::output)
         .add(Doc::public(Method::GET, "/api/v1/docking/targets", "The built-in docking targets (DOCKSTRING's 58) and their boxes"), docking::targets)
         .add(
             Doc::signed_in(Method::POST, "/api/v1/docking", "Dock ligands (SMILES or library compounds, up to 500) into a built-in target with AutoDock Vina, as a job; the result ranks them by score")

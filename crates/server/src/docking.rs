@@ -124,14 +124,23 @@ pub(crate) async fn run(state: &AppState, ctx: JobContext) -> Result<Value, Stri
         ctx.log(format!("skipped {}: {reason}", entry.name)).await;
     }
     let name = format!("job-{}-poses.pdbqt", ctx.job.id);
+    let sdf_name = format!("job-{}-poses.sdf", ctx.job.id);
     let dir = state.data_dir.join("exports");
     let poses: String = screen
         .ranked
         .iter()
         .map(|(e, d)| format!("REMARK SOYAKU LIGAND {} {}\n{}", e.name, e.smiles, d.poses[0].pdbqt))
         .collect();
+    let mut sdf = String::new();
+    for (e, d) in &screen.ranked {
+        match d.pose_sdf(0, &e.name) {
+            Ok(record) => sdf.push_str(&record),
+            Err(err) => ctx.log(format!("no SDF pose for {}: {err}", e.name)).await,
+        }
+    }
     tokio::fs::create_dir_all(&dir).await.map_err(|e| e.to_string())?;
     tokio::fs::write(dir.join(&name), poses).await.map_err(|e| e.to_string())?;
+    tokio::fs::write(dir.join(&sdf_name), sdf).await.map_err(|e| e.to_string())?;
     let ranking: Vec<Value> = screen
         .ranked
         .iter()
@@ -145,5 +154,6 @@ pub(crate) async fn run(state: &AppState, ctx: JobContext) -> Result<Value, Stri
         "best_score": screen.ranked.first().map(|d| d.1.score),
         "ranking": ranking,
         "output": name,
+        "outputs": {"pdbqt": name, "sdf": sdf_name},
     }))
 }

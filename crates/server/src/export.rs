@@ -58,18 +58,8 @@ pub fn sdf(hits: &[HitRow]) -> Result<String, ApiError> {
     for h in hits {
         let molecule = Molecule::from_smiles(&h.smiles)?;
         let block = molecule.molblock(MolBlockVersion::V2000)?;
-        // The first line of a mol block is its title.
-        let body = block.split_once('\n').map_or("", |(_, rest)| rest);
-        out.push_str(&h.id.to_string());
-        out.push('\n');
-        out.push_str(body);
-        if !body.ends_with('\n') {
-            out.push('\n');
-        }
-        for (name, value) in COLUMNS.iter().zip(values(h)).skip(1) {
-            out.push_str(&format!(">  <{name}>\n{value}\n\n"));
-        }
-        out.push_str("$$$$\n");
+        let data: Vec<(&str, String)> = COLUMNS.iter().copied().zip(values(h)).skip(1).collect();
+        chem::sdf::write_record(&mut out, &h.id.to_string(), &block, &data);
     }
     Ok(out)
 }

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt as _;
 
 use crate::auth::Caller;
-use crate::error::Path;
+use crate::error::{Path, Query};
 use crate::{ApiError, AppState};
 
 type ApiResult = Result<Response, ApiError>;
@@ -125,22 +125,41 @@ pub async fn start_matrix(
     Ok(state.jobs.enqueue(&caller.actor, "matrix", json!({"threshold": threshold})).await?)
 }
 
-/// `GET /api/v1/jobs/{id}/output`: the file a job produced.
+#[derive(Deserialize)]
+pub struct OutputFormat {
+    /// One of the job's `outputs` (e.g. `sdf` of a docking); its main file
+    /// when absent.
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// `GET /api/v1/jobs/{id}/output[?format=F]`: the file a job produced.
 pub async fn output(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<i64>,
+    Query(OutputFormat { format }): Query<OutputFormat>,
 ) -> ApiResult {
     let job = state.jobs.get(&caller.actor, id).await?;
-    let name = job.result.as_ref().and_then(|r| r["output"].as_str()).map(safe_name);
-    let Some(name) = name else {
-        return Err(ApiError::not_found(format!("job {id} has produced no file")));
+    let result = job.result.as_ref();
+    let name = match &format {
+        None => result.and_then(|r| r["output"].as_str()),
+        Some(f) => result.and_then(|r| r["outputs"][f.as_str()].as_str()),
+    };
+    let Some(name) = name.map(safe_name) else {
+        return Err(ApiError::not_found(match format {
+            None => format!("job {id} has produced no file"),
+            Some(f) => format!("job {id} has produced no {f} file"),
+        }));
     };
     let bytes = tokio::fs::read(state.data_dir.join("exports").join(&name))
         .await
         .map_err(|_| ApiError::not_found(format!("job {id}'s file is gone; run the job again")))?;
-    let content_type =
-        if name.ends_with(".pdbqt") { "chemical/x-pdbqt" } else { "text/csv; charset=utf-8" };
+    let content_type = match name.rsplit('.').next() {
+        Some("pdbqt") => "chemical/x-pdbqt",
+        Some("sdf") => "chemical/x-mdl-sdfile",
+        _ => "text/csv; charset=utf-8",
+    };
     Ok(crate::api::attachment(content_type, &name, bytes))
 }
 

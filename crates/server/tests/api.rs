@@ -1061,4 +1061,24 @@ async fn a_library_selection_is_docked_as_a_job_ranked_with_poses() {
     let text = poses.text();
     assert_eq!(text.matches("REMARK SOYAKU LIGAND").count(), 2);
     assert!(text.contains("REMARK VINA RESULT") && text.contains("ENDMDL"));
+    // The same poses as SDF: each the compound itself (charged as docked,
+    // every hydrogen), titled with its registry id, best first.
+    let sdf =
+        s.call(Method::GET, &format!("/api/v1/jobs/{id}/output?format=sdf"), &rita, None).await;
+    assert_eq!(sdf.status, StatusCode::OK, "{}", sdf.text());
+    assert_eq!(sdf.headers[header::CONTENT_TYPE], "chemical/x-mdl-sdfile");
+    let text = sdf.text();
+    let records: Vec<_> =
+        chem::sdf::SdfReader::new(text.as_bytes()).collect::<Result<_, _>>().unwrap();
+    let ranked: Vec<&str> =
+        result["ranking"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(records.iter().map(|r| r.title()).collect::<Vec<_>>(), ranked);
+    for (record, score) in records.iter().zip(&scores) {
+        assert_eq!(record.get("minimizedAffinity").unwrap().parse::<f64>().unwrap(), *score);
+        assert!(record.molblock.contains(" H   0"), "hydrogens kept: {}", record.molblock);
+        chem::Molecule::from_molblock(&record.molblock).unwrap();
+    }
+    let missing =
+        s.call(Method::GET, &format!("/api/v1/jobs/{id}/output?format=mol2"), &rita, None).await;
+    assert_error(&missing, StatusCode::NOT_FOUND, "not_found");
 }

@@ -155,6 +155,9 @@ fn job_body(lang: Lang, caller: &Caller, job: &jobs::Job, log: &[jobs::LogLine])
                 }
                 @if result["output"].is_string() {
                     p { a #job-output href={ "/api/v1/jobs/" (job.id) "/output" } { (t.download) } }
+                    @if result["outputs"]["sdf"].is_string() {
+                        p { a #job-output-sdf href={ "/api/v1/jobs/" (job.id) "/output?format=sdf" } { (t.download_sdf) } }
+                    }
                 }
                 @if result["error_report"].as_bool() == Some(true) {
                     p { a #error-report href={ "/api/v1/jobs/" (job.id) "/report" } { (t.error_report) } }

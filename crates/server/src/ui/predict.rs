@@ -30,6 +30,11 @@ struct Words {
     quick: &'static str,
     standard: &'static str,
     dock: &'static str,
+    docked: &'static str,
+    score: &'static str,
+    rank: &'static str,
+    job: &'static str,
+    finished: &'static str,
 }
 
 const JA: Words = Words {
@@ -53,6 +58,11 @@ const JA: Words = Words {
     quick: "簡易 (exhaustiveness 1)",
     standard: "標準 (exhaustiveness 8)",
     dock: "ドッキングを開始",
+    docked: "この化合物のドッキング結果（閲覧できるジョブ）",
+    score: "スコア (kcal/mol)",
+    rank: "順位",
+    job: "ジョブ",
+    finished: "完了",
 };
 
 const EN: Words = Words {
@@ -76,6 +86,11 @@ const EN: Words = Words {
     quick: "quick (exhaustiveness 1)",
     standard: "standard (exhaustiveness 8)",
     dock: "Start docking",
+    docked: "This compound's docking results (jobs you can see)",
+    score: "Score (kcal/mol)",
+    rank: "Rank",
+    job: "Job",
+    finished: "Finished",
 };
 
 fn words(lang: Lang) -> &'static Words {
@@ -109,6 +124,7 @@ pub async fn compound_predictions(
     let w = words(lang);
     let admet = crate::predict::admet_profiles(state, caller, vec![smiles.to_owned()]).await;
     let targets = crate::predict::target_prediction(state, caller, smiles, 10, 5).await;
+    let docked = docking_results(state, caller, id).await;
     html! {
         section #admet {
             h2 { (w.admet) }
@@ -175,9 +191,62 @@ pub async fn compound_predictions(
         }
         section #docking {
             h2 { (w.docking) }
+            @if !docked.is_empty() {
+                h3 { (w.docked) }
+                table.grid #docked {
+                    thead { tr { th { (w.target) } th { (w.score) } th { (w.rank) } th { (w.job) } th { (w.finished) } } }
+                    tbody {
+                        @for d in &docked {
+                            tr {
+                                td { (d.target) }
+                                td.num.score { (format!("{:.2}", d.score)) }
+                                td.num { (d.rank) " / " (d.of) }
+                                td { a href={ "/jobs/" (d.job) } { "#" (d.job) } }
+                                td { (d.finished.map(super::timestamp).unwrap_or_default()) }
+                            }
+                        }
+                    }
+                }
+            }
             (dock_form(w, caller, &[id]))
         }
     }
+}
+
+/// One docking of a compound, from a finished job's ranking.
+struct Docked {
+    job: i64,
+    target: String,
+    score: f64,
+    rank: usize,
+    of: usize,
+    finished: Option<i64>,
+}
+
+/// The docking jobs the caller may see (their own; every job for roles that
+/// see all) that ranked compound `id`, best score first. Docking results are
+/// job results, so this reads the newest jobs the queue lists.
+async fn docking_results(state: &AppState, caller: &Caller, id: &str) -> Vec<Docked> {
+    let Ok(jobs) = state.jobs.list(&caller.actor).await else { return Vec::new() };
+    let mut docked: Vec<Docked> = jobs
+        .iter()
+        .filter(|j| j.kind == "dock" && j.status == jobs::Status::Succeeded)
+        .filter_map(|j| {
+            let result = j.result.as_ref()?;
+            let ranking = result["ranking"].as_array()?;
+            let (at, row) = ranking.iter().enumerate().find(|(_, r)| r["name"] == id)?;
+            Some(Docked {
+                job: j.id,
+                target: result["target"].as_str().unwrap_or_default().to_owned(),
+                score: row["score"].as_f64()?,
+                rank: at + 1,
+                of: ranking.len(),
+                finished: j.finished_at,
+            })
+        })
+        .collect();
+    docked.sort_by(|a, b| a.score.total_cmp(&b.score));
+    docked
 }
 
 /// The docking form for `ids`: a target, a search effort, start.
