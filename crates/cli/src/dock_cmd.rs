@@ -142,24 +142,17 @@ pub(crate) fn run(args: DockArgs) -> Result<()> {
 
 fn screen(
     name: &str,
-    input: &PathBuf,
+    input: &std::path::Path,
     jobs: usize,
     search: Search,
     format: OutputFormat,
 ) -> Result<()> {
     let engines = Engines::find()?;
     let target = target(name)?;
-    let text = fs_err::read_to_string(input)?;
     // Unnamed ligands are named by their line, so a failure points at it.
-    let entries: Vec<docking::Entry> = text
-        .lines()
-        .enumerate()
-        .filter_map(|(n, l)| {
-            let mut f = l.split_whitespace();
-            let smiles = f.next()?.to_owned();
-            let name = f.next().map_or_else(|| format!("line {}", n + 1), str::to_owned);
-            Some(docking::Entry { name, smiles })
-        })
+    let entries: Vec<docking::Entry> = crate::smiles_file::read(input)?
+        .into_iter()
+        .map(|e| docking::Entry { name: e.label(), smiles: e.smiles })
         .collect();
     let bar = ProgressBar::new(entries.len() as u64);
     bar.set_style(

@@ -12,6 +12,7 @@ mod output;
 mod screen_cmd;
 mod search_cmd;
 mod serve_cmd;
+mod smiles_file;
 
 use std::path::PathBuf;
 

@@ -138,17 +138,14 @@ pub(crate) async fn run_predict(ctx: &Context, command: PredictCommand) -> Resul
         }
         PredictCommand::Admet { input: Some(file), .. } => {
             let model = catalogue.admet()?;
-            let text = fs_err::read_to_string(&file)?;
             let (mut entries, mut molecules) = (Vec::new(), Vec::new());
-            for (n, line) in text.lines().enumerate() {
-                let mut fields = line.split_whitespace();
-                let Some(smiles) = fields.next() else { continue };
-                match chem::Molecule::from_smiles(smiles) {
+            for entry in crate::smiles_file::read(&file)? {
+                match chem::Molecule::from_smiles(&entry.smiles) {
                     Ok(m) => {
-                        entries.push((smiles.to_owned(), fields.next().map(str::to_owned)));
+                        entries.push((entry.smiles, entry.name));
                         molecules.push(m);
                     }
-                    Err(e) => eprintln!("{}:{}: skipped: {e}", file.display(), n + 1),
+                    Err(e) => eprintln!("{}:{}: skipped: {e}", file.display(), entry.line),
                 }
             }
             let started = std::time::Instant::now();

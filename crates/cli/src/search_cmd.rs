@@ -213,17 +213,14 @@ async fn similar_file(
     wanted: Wanted,
     format: OutputFormat,
 ) -> Result<()> {
-    let text = fs_err::read_to_string(file)?;
     let (mut names, mut fps) = (Vec::new(), Vec::new());
-    for (n, line) in text.lines().enumerate() {
-        let mut fields = line.split_whitespace();
-        let Some(smiles) = fields.next().filter(|s| !s.starts_with('#')) else { continue };
-        match query_fingerprint(smiles) {
+    for entry in crate::smiles_file::read(file)? {
+        match query_fingerprint(&entry.smiles) {
             Ok(fp) => {
-                names.push(fields.next().map_or_else(|| format!("line {}", n + 1), str::to_owned));
+                names.push(entry.label());
                 fps.push(fp);
             }
-            Err(e) => eprintln!("{}:{}: skipped: {e:#}", file.display(), n + 1),
+            Err(e) => eprintln!("{}:{}: skipped: {e:#}", file.display(), entry.line),
         }
     }
     let index = catalog.index(FingerprintKind::Morgan).await?;
