@@ -62,9 +62,9 @@ fn main() -> Result<()> {
     });
     std::fs::write(format!("{out}/soyaku.json"), report.to_string())?;
     let mut f = std::io::BufWriter::new(std::fs::File::create(format!("{out}/admet.jsonl"))?);
-    for (s, values) in smiles.iter().zip(&admet_out) {
+    for (s, profile) in smiles.iter().zip(&admet_out) {
         let map: serde_json::Map<String, serde_json::Value> =
-            values.iter().map(|v| (v.endpoint.clone(), json!(v.value))).collect();
+            profile.values.iter().map(|v| (v.endpoint.clone(), json!(v.value))).collect();
         writeln!(f, "{}", json!({"smiles": s, "predictions": map}))?;
     }
     let mut f = std::io::BufWriter::new(std::fs::File::create(format!("{out}/targets.jsonl"))?);

@@ -98,15 +98,15 @@ pub(crate) async fn run_predict(ctx: &Context, command: PredictCommand) -> Resul
         PredictCommand::Admet { smiles: Some(smiles), format, .. } => {
             let model = catalogue.admet()?;
             let mol = molecule(&smiles)?;
-            let values = model.admet(std::slice::from_ref(&mol)).remove(0);
+            let profile = model.admet(std::slice::from_ref(&mol)).remove(0);
             match format {
-                OutputFormat::Json => println!("{}", admet_json(&smiles, None, &mol, &values)),
+                OutputFormat::Json => println!("{}", admet_json(&smiles, None, &profile)),
                 OutputFormat::Table => {
                     let rows: Vec<Value> = model
                         .card()
                         .endpoints
                         .iter()
-                        .zip(&values)
+                        .zip(&profile.values)
                         .map(|(e, v)| {
                             json!({
                                 "endpoint": v.endpoint,
@@ -130,7 +130,7 @@ pub(crate) async fn run_predict(ctx: &Context, command: PredictCommand) -> Resul
                         ],
                         &rows,
                     );
-                    if !models::admet::featurisable(&mol) {
+                    if !profile.in_domain {
                         eprintln!("note: the molecule has atoms or bonds outside the models' featurisation (out of domain)");
                     }
                 }
@@ -151,9 +151,8 @@ pub(crate) async fn run_predict(ctx: &Context, command: PredictCommand) -> Resul
             let started = std::time::Instant::now();
             let predictions = model.admet(&molecules);
             let elapsed = started.elapsed();
-            for (((smiles, name), mol), values) in entries.iter().zip(&molecules).zip(&predictions)
-            {
-                println!("{}", admet_json(smiles, name.as_deref(), mol, values));
+            for ((smiles, name), profile) in entries.iter().zip(&predictions) {
+                println!("{}", admet_json(smiles, name.as_deref(), profile));
             }
             eprintln!(
                 "{} molecules in {:.2} s ({:.0} molecules/s)",
@@ -215,18 +214,14 @@ pub(crate) async fn run_predict(ctx: &Context, command: PredictCommand) -> Resul
 /// ADMET-AI's output shape: each endpoint's value under its own name, the
 /// percentile under `<name>_drugbank_approved_percentile`, and Soyaku's
 /// additions (ensemble spread, applicability domain).
-fn admet_json(
-    smiles: &str,
-    name: Option<&str>,
-    molecule: &chem::Molecule,
-    values: &[models::admet::AdmetValue],
-) -> Value {
+fn admet_json(smiles: &str, name: Option<&str>, profile: &models::admet::AdmetProfile) -> Value {
+    let values = &profile.values;
     let mut row = Map::new();
     row.insert("smiles".into(), json!(smiles));
     if let Some(name) = name {
         row.insert("name".into(), json!(name));
     }
-    row.insert("in_domain".into(), json!(models::admet::featurisable(molecule)));
+    row.insert("in_domain".into(), json!(profile.in_domain));
     for v in values {
         row.insert(v.endpoint.clone(), json!(v.value));
     }

@@ -44,6 +44,19 @@ pub const DRUGBANK: &str =
 /// small enough to stay in cache-friendly sizes.
 const BATCH: usize = 64;
 
+/// A molecule's ADMET-AI predictions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdmetProfile {
+    /// One value per endpoint, in the card's order.
+    pub values: Vec<AdmetValue>,
+    /// Whether Chemprop's featurisation describes every atom and bond, i.e.
+    /// none falls into an "other" slot (an element beyond krypton except
+    /// iodine, a charge beyond ±2, more than five neighbours or four
+    /// hydrogens, an unusual bond type). Outside that, the networks see a
+    /// molecule unlike any they were trained on.
+    pub in_domain: bool,
+}
+
 /// One endpoint's ADMET-AI prediction for a molecule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AdmetValue {
@@ -163,10 +176,9 @@ impl AdmetModel {
         Ok(AdmetModel { ensembles, source, reference, card: card(endpoints) })
     }
 
-    /// Predictions for each molecule, in the card's endpoint order. RDKit
-    /// perceives the molecules on this thread (molecules are not `Sync`);
-    /// the networks then run on every core.
-    pub fn admet(&self, molecules: &[Molecule]) -> Vec<Vec<AdmetValue>> {
+    /// Each molecule's profile. RDKit perceives the molecules on this thread
+    /// (molecules are not `Sync`); the networks then run on every core.
+    pub fn admet(&self, molecules: &[Molecule]) -> Vec<AdmetProfile> {
         let graphs: Vec<BatchGraph> = molecules.chunks(BATCH).map(BatchGraph::new).collect();
         parallel::map(&graphs, parallel::cores(), |graph| self.batch(graph))
             .into_iter()
@@ -174,7 +186,7 @@ impl AdmetModel {
             .collect()
     }
 
-    fn batch(&self, graph: &BatchGraph) -> Vec<Vec<AdmetValue>> {
+    fn batch(&self, graph: &BatchGraph) -> Vec<AdmetProfile> {
         thread_local! {
             static SCRATCH: RefCell<Scratch> = RefCell::default();
         }
@@ -186,8 +198,10 @@ impl AdmetModel {
                 .collect()
         });
         (0..graph.molecules())
-            .map(|m| {
-                self.card
+            .map(|m| AdmetProfile {
+                in_domain: graph.described(m),
+                values: self
+                    .card
                     .endpoints
                     .iter()
                     .zip(&self.source)
@@ -204,7 +218,7 @@ impl AdmetModel {
                             drugbank_percentile: percentile_of(reference, value),
                         }
                     })
-                    .collect()
+                    .collect(),
             })
             .collect()
     }
@@ -219,10 +233,10 @@ impl Model for AdmetModel {
         Ok(self
             .admet(molecules)
             .into_iter()
-            .zip(molecules)
-            .map(|(values, molecule)| {
-                let in_domain = Some(featurisable(molecule));
-                values
+            .map(|profile| {
+                let in_domain = Some(profile.in_domain);
+                profile
+                    .values
                     .into_iter()
                     .zip(&self.card.endpoints)
                     .map(|(v, e)| Prediction {
@@ -236,15 +250,6 @@ impl Model for AdmetModel {
             })
             .collect())
     }
-}
-
-/// Whether Chemprop's featurisation describes every atom and bond of the
-/// molecule, i.e. none falls into an "other" slot (an element beyond krypton
-/// except iodine, a charge beyond ±2, more than five neighbours or four
-/// hydrogens, an unusual bond type). Outside that, the networks see a
-/// molecule unlike any they were trained on.
-pub fn featurisable(molecule: &Molecule) -> bool {
-    crate::chemprop::fully_described(molecule)
 }
 
 fn mean_and_spread(values: &[f64]) -> (f64, f64) {

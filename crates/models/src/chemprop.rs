@@ -67,16 +67,15 @@ fn atom_slots(atom: &AtomInfo) -> [(usize, usize, usize); 6] {
     ]
 }
 
-/// Whether every atom and bond of the molecule has a named slot in each
-/// feature block (none falls into an "other" slot).
-pub(crate) fn fully_described(molecule: &Molecule) -> bool {
-    let atoms_ok = molecule
-        .atoms()
-        .iter()
-        .all(|a| atom_slots(a).iter().all(|&(_, index, named)| index < named));
-    let bonds_ok =
-        molecule.bonds().iter().all(|b| matches!(b.bond_type, 1 | 2 | 3 | 12) && b.stereo < 6);
-    atoms_ok && bonds_ok
+/// Whether the atom has a named slot in each feature block (none falls into
+/// an "other" slot).
+fn atom_described(atom: &AtomInfo) -> bool {
+    atom_slots(atom).iter().all(|&(_, index, named)| index < named)
+}
+
+/// Whether the bond's type and stereo have named slots.
+fn bond_described(bond: &BondInfo) -> bool {
+    matches!(bond.bond_type, 1 | 2 | 3 | 12) && bond.stereo < 6
 }
 
 /// Chemprop's atom feature vector.
@@ -124,6 +123,8 @@ pub(crate) struct BatchGraph {
     target: Vec<usize>,
     molecule_of_atom: Vec<usize>,
     molecules: usize,
+    /// Per molecule: every atom and bond fully described by the features.
+    described: Vec<bool>,
 }
 
 impl BatchGraph {
@@ -135,6 +136,7 @@ impl BatchGraph {
             target: Vec::new(),
             molecule_of_atom: Vec::new(),
             molecules: molecules.len(),
+            described: Vec::with_capacity(molecules.len()),
         };
         for (m, molecule) in molecules.iter().enumerate() {
             let offset = g.molecule_of_atom.len();
@@ -148,7 +150,9 @@ impl BatchGraph {
                 g.atom_ones.push(non_zero(&atom_features(atom)));
                 g.molecule_of_atom.push(m);
             }
-            for bond in molecule.bonds() {
+            let bonds = molecule.bonds();
+            g.described.push(atoms.iter().all(atom_described) && bonds.iter().all(bond_described));
+            for bond in bonds {
                 let x = bond_features(&bond);
                 let (u, v) = (offset + bond.begin as usize, offset + bond.end as usize);
                 g.bond_ones.push(non_zero(&x));
@@ -161,6 +165,11 @@ impl BatchGraph {
 
     pub(crate) fn molecules(&self) -> usize {
         self.molecules
+    }
+
+    /// Whether molecule `m`'s atoms and bonds all have named feature slots.
+    pub(crate) fn described(&self, m: usize) -> bool {
+        self.described[m]
     }
 
     fn atom_count(&self) -> usize {

@@ -40,8 +40,8 @@ fn reproduces_admet_ai_predictions_for_approved_drugs() {
     let predictions = model.admet(&molecules);
     let mut worst = (0f64, String::new());
     let mut compared = 0usize;
-    for ((values, record), molecule) in predictions.iter().zip(&expected).zip(&molecules) {
-        for v in values {
+    for ((profile, record), molecule) in predictions.iter().zip(&expected).zip(&molecules) {
+        for v in &profile.values {
             let reference: f64 = record[column(&v.endpoint)].parse().unwrap();
             // Probabilities compare absolutely; regression values relative to
             // their size (float32 keeps about seven significant digits).
@@ -73,7 +73,13 @@ fn reproduces_admet_ai_predictions_for_approved_drugs() {
 fn percentiles_of_the_reference_drugs_span_the_range() {
     let model = AdmetModel::bundled().unwrap();
     let aspirin = chem::Molecule::from_smiles("CC(=O)Oc1ccccc1C(=O)O").unwrap();
-    let values = model.admet(std::slice::from_ref(&aspirin)).remove(0);
+    // Tin (element 50) has no slot of its own in Chemprop's atom features.
+    let tetramethyltin = chem::Molecule::from_smiles("C[Sn](C)(C)C").unwrap();
+    let profiles = model.admet(&[aspirin.clone(), tetramethyltin]);
+    assert_eq!(profiles.iter().map(|p| p.in_domain).collect::<Vec<_>>(), [true, false]);
+    let profile = model.admet(std::slice::from_ref(&aspirin)).remove(0);
+    assert_eq!(profile, profiles[0]);
+    let values = profile.values;
     assert_eq!(values.len(), 41);
     for v in &values {
         assert!((0.0..=100.0).contains(&v.drugbank_percentile), "{v:?}");

@@ -93,18 +93,17 @@ pub(crate) async fn admet_profiles(
                     .map_err(|e| ApiError::bad_request(format!("{s}: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let values = model.admet(&molecules);
+        let profiles = model.admet(&molecules);
         Ok::<_, ApiError>(
             smiles
                 .iter()
-                .zip(&molecules)
-                .zip(values)
-                .map(|((s, m), values)| {
+                .zip(profiles)
+                .map(|(s, profile)| {
                     let predictions: Vec<Value> = model
                         .card()
                         .endpoints
                         .iter()
-                        .zip(values)
+                        .zip(profile.values)
                         .map(|(e, v)| {
                             json!({
                                 "endpoint": v.endpoint,
@@ -120,7 +119,7 @@ pub(crate) async fn admet_profiles(
                         .collect();
                     json!({
                         "smiles": s,
-                        "in_domain": models::admet::featurisable(m),
+                        "in_domain": profile.in_domain,
                         "predictions": predictions,
                     })
                 })
