@@ -156,13 +156,13 @@ fn block_product_with(
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx512 => {
             for p in 0..w.n.div_ceil(NR) {
-                unsafe { avx512::panel(a, rows, w, p, first, c, epilogue) };
+                unsafe { x86::panel_avx512(a, rows, w, p, first, c, epilogue) };
             }
         }
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2 => {
             for p in 0..w.n.div_ceil(NR) {
-                unsafe { avx2::panel(a, rows, w, p, first, c, epilogue) };
+                unsafe { x86::panel_avx2(a, rows, w, p, first, c, epilogue) };
             }
         }
         Kernel::Portable => portable(a, rows, w, first, c, epilogue),
@@ -208,185 +208,213 @@ fn portable(a: &[f32], rows: usize, w: &Packed, first: usize, c: &mut [f32], epi
     }
 }
 
+/// The register tiles, one generic kernel over the two x86 vector widths.
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
+mod x86 {
     use super::{Epilogue, Packed, MR, NR};
     use std::arch::x86_64::*;
 
-    /// One panel `p` of columns for `rows` (≤ MR) rows.
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn panel(
-        a: &[f32],
-        rows: usize,
-        w: &Packed,
-        p: usize,
-        first: usize,
-        c: &mut [f32],
-        epilogue: Epilogue,
-    ) {
-        // A const row count lets the accumulators live in registers.
-        macro_rules! rows {
-            ($($r:literal)*) => {
-                match rows {
-                    // SAFETY: as for this function.
-                    $($r => unsafe { kernel::<$r>(a, w, p, first, c, epilogue) },)*
-                    _ => unreachable!("a block has 1 to {MR} rows"),
-                }
-            };
-        }
-        rows!(1 2 3 4 5 6 7 8 9 10 11 12)
+    /// What a tile needs of a vector of `LANES` floats. Every method is
+    /// `inline(always)`, so it compiles with the target features of the
+    /// `#[target_feature]` function it ends up in.
+    ///
+    /// # Safety
+    /// Every method needs the CPU features of its type (AVX-512F for
+    /// `__m512`, AVX2 and FMA for `__m256`), and the pointers valid for
+    /// `LANES` floats (the masked lanes only, for the masked forms).
+    trait Vector: Copy {
+        const LANES: usize;
+        type Mask: Copy;
+        unsafe fn zero() -> Self;
+        unsafe fn splat(p: *const f32) -> Self;
+        unsafe fn load(p: *const f32) -> Self;
+        /// `a × b + c`.
+        unsafe fn fma(a: Self, b: Self, c: Self) -> Self;
+        unsafe fn add(a: Self, b: Self) -> Self;
+        unsafe fn relu(a: Self) -> Self;
+        /// The first `n` (≤ LANES) lanes.
+        unsafe fn first(n: usize) -> Self::Mask;
+        unsafe fn load_masked(p: *const f32, mask: Self::Mask) -> Self;
+        unsafe fn store_masked(p: *mut f32, mask: Self::Mask, v: Self);
     }
 
-    #[target_feature(enable = "avx512f")]
-    unsafe fn kernel<const R: usize>(
+    /// The methods that differ only in their intrinsics' names.
+    macro_rules! arithmetic {
+        ($zero:ident, $set1:ident, $load:ident, $fmadd:ident, $add:ident, $max:ident) => {
+            #[inline(always)]
+            unsafe fn zero() -> Self {
+                unsafe { $zero() }
+            }
+            #[inline(always)]
+            unsafe fn splat(p: *const f32) -> Self {
+                unsafe { $set1(*p) }
+            }
+            #[inline(always)]
+            unsafe fn load(p: *const f32) -> Self {
+                unsafe { $load(p) }
+            }
+            #[inline(always)]
+            unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
+                unsafe { $fmadd(a, b, c) }
+            }
+            #[inline(always)]
+            unsafe fn add(a: Self, b: Self) -> Self {
+                unsafe { $add(a, b) }
+            }
+            #[inline(always)]
+            unsafe fn relu(a: Self) -> Self {
+                unsafe { $max(a, $zero()) }
+            }
+        };
+    }
+
+    impl Vector for __m512 {
+        const LANES: usize = 16;
+        type Mask = __mmask16;
+        arithmetic!(
+            _mm512_setzero_ps,
+            _mm512_set1_ps,
+            _mm512_loadu_ps,
+            _mm512_fmadd_ps,
+            _mm512_add_ps,
+            _mm512_max_ps
+        );
+        #[inline(always)]
+        unsafe fn first(n: usize) -> Self::Mask {
+            ((1u32 << n) - 1) as __mmask16
+        }
+        #[inline(always)]
+        unsafe fn load_masked(p: *const f32, mask: Self::Mask) -> Self {
+            unsafe { _mm512_maskz_loadu_ps(mask, p) }
+        }
+        #[inline(always)]
+        unsafe fn store_masked(p: *mut f32, mask: Self::Mask, v: Self) {
+            unsafe { _mm512_mask_storeu_ps(p, mask, v) }
+        }
+    }
+
+    impl Vector for __m256 {
+        const LANES: usize = 8;
+        /// Each lane's sign bit set or clear.
+        type Mask = __m256i;
+        arithmetic!(
+            _mm256_setzero_ps,
+            _mm256_set1_ps,
+            _mm256_loadu_ps,
+            _mm256_fmadd_ps,
+            _mm256_add_ps,
+            _mm256_max_ps
+        );
+        #[inline(always)]
+        unsafe fn first(n: usize) -> Self::Mask {
+            unsafe {
+                let index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+                _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), index)
+            }
+        }
+        #[inline(always)]
+        unsafe fn load_masked(p: *const f32, mask: Self::Mask) -> Self {
+            unsafe { _mm256_maskload_ps(p, mask) }
+        }
+        #[inline(always)]
+        unsafe fn store_masked(p: *mut f32, mask: Self::Mask, v: Self) {
+            unsafe { _mm256_maskstore_ps(p, mask, v) }
+        }
+    }
+
+    /// `R` rows × two vectors of columns starting at `column` (within panel
+    /// `p`): the accumulators stay in registers over all of k, and the
+    /// epilogue is applied before the one store.
+    ///
+    /// # Safety
+    /// The CPU has `V`'s features; `a` holds R rows of k; `c` (and the
+    /// addend) hold rows `first..first + R` of n columns.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile<V: Vector, const R: usize>(
         a: &[f32],
         w: &Packed,
         p: usize,
+        column: usize,
         first: usize,
         c: &mut [f32],
         epilogue: Epilogue,
     ) {
-        const { assert!(R <= MR) };
-        let (k, n) = (w.k, w.n);
-        let b = w.panel(p).as_ptr();
+        let (k, n, l) = (w.k, w.n, V::LANES);
+        debug_assert!(a.len() >= R * k && column + 2 * l <= (p + 1) * NR);
+        let b = w.panel(p)[column - p * NR..].as_ptr();
         let a = a.as_ptr();
-        let mut acc = [[_mm512_setzero_ps(); 2]; R];
-        for i in 0..k {
-            // SAFETY: the panel is k × NR and a is R × k.
-            let (b0, b1) =
-                unsafe { (_mm512_loadu_ps(b.add(i * NR)), _mm512_loadu_ps(b.add(i * NR + 16))) };
-            for (r, acc) in acc.iter_mut().enumerate() {
-                let x = _mm512_set1_ps(unsafe { *a.add(r * k + i) });
-                acc[0] = _mm512_fmadd_ps(x, b0, acc[0]);
-                acc[1] = _mm512_fmadd_ps(x, b1, acc[1]);
-            }
-        }
-        let cols = NR.min(n - p * NR);
-        let masks = [lanes(cols.min(16)), lanes(cols.saturating_sub(16))];
-        for (r, acc) in acc.iter().enumerate() {
-            let at = (first + r) * n + p * NR;
-            for (h, (&v, &mask)) in acc.iter().zip(&masks).enumerate() {
-                // SAFETY: `mask` covers only columns < n of row first + r,
-                // which `gemm` checked `c` and the addend hold.
-                unsafe {
-                    let out = c.as_mut_ptr().add(at + 16 * h);
-                    let v = match epilogue {
-                        Epilogue::Accumulate => _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, out)),
-                        Epilogue::AddRelu(d) => _mm512_max_ps(
-                            _mm512_add_ps(
-                                v,
-                                _mm512_maskz_loadu_ps(mask, d.as_ptr().add(at + 16 * h)),
-                            ),
-                            _mm512_setzero_ps(),
-                        ),
-                    };
-                    _mm512_mask_storeu_ps(out, mask, v);
+        // SAFETY (all below): within the bounds the caller guarantees; the
+        // masks cover only columns < n.
+        unsafe {
+            let mut acc = [[V::zero(); 2]; R];
+            for i in 0..k {
+                let (b0, b1) = (V::load(b.add(i * NR)), V::load(b.add(i * NR + l)));
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let x = V::splat(a.add(r * k + i));
+                    acc[0] = V::fma(x, b0, acc[0]);
+                    acc[1] = V::fma(x, b1, acc[1]);
                 }
             }
-        }
-    }
-
-    /// A mask of the first `n` (≤ 16) lanes.
-    fn lanes(n: usize) -> __mmask16 {
-        ((1u32 << n) - 1) as __mmask16
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::{Epilogue, Packed, NR};
-    use std::arch::x86_64::*;
-
-    /// Rows per kernel call. A call covers half a panel, 16 columns: 6 rows
-    /// × 2 registers of accumulators, two of the panel and a broadcast
-    /// fit the 16 registers without spilling.
-    const ROWS: usize = 6;
-
-    /// One panel `p` of columns for `rows` rows, in half-panels of six rows.
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn panel(
-        a: &[f32],
-        rows: usize,
-        w: &Packed,
-        p: usize,
-        first: usize,
-        c: &mut [f32],
-        epilogue: Epilogue,
-    ) {
-        let k = w.k;
-        for half in 0..2 {
-            if p * NR + 16 * half >= w.n {
-                break;
-            }
-            for r in (0..rows).step_by(ROWS) {
-                let a = &a[r * k..];
-                macro_rules! rows {
-                    ($($r:literal)*) => {
-                        match (rows - r).min(ROWS) {
-                            // SAFETY: as for this function.
-                            $($r => unsafe { kernel::<$r>(a, w, p, half, first + r, c, epilogue) },)*
-                            _ => unreachable!("1 to {ROWS} rows"),
+            let cols = (n - column).min(2 * l);
+            let masks = [V::first(cols.min(l)), V::first(cols.saturating_sub(l))];
+            for (r, acc) in acc.iter().enumerate() {
+                let at = (first + r) * n + column;
+                for (h, (&v, &mask)) in acc.iter().zip(&masks).enumerate() {
+                    let out = c.as_mut_ptr().add(at + l * h);
+                    let v = match epilogue {
+                        Epilogue::Accumulate => V::add(v, V::load_masked(out, mask)),
+                        Epilogue::AddRelu(d) => {
+                            V::relu(V::add(v, V::load_masked(d.as_ptr().add(at + l * h), mask)))
                         }
                     };
-                }
-                rows!(1 2 3 4 5 6)
-            }
-        }
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn kernel<const R: usize>(
-        a: &[f32],
-        w: &Packed,
-        p: usize,
-        half: usize,
-        first: usize,
-        c: &mut [f32],
-        epilogue: Epilogue,
-    ) {
-        let (k, n) = (w.k, w.n);
-        let b = w.panel(p)[16 * half..].as_ptr();
-        let a = a.as_ptr();
-        let mut acc = [[_mm256_setzero_ps(); 2]; R];
-        for i in 0..k {
-            // SAFETY: the panel is k × NR and a has R rows of k.
-            let (b0, b1) =
-                unsafe { (_mm256_loadu_ps(b.add(i * NR)), _mm256_loadu_ps(b.add(i * NR + 8))) };
-            for (r, acc) in acc.iter_mut().enumerate() {
-                let x = _mm256_set1_ps(unsafe { *a.add(r * k + i) });
-                acc[0] = _mm256_fmadd_ps(x, b0, acc[0]);
-                acc[1] = _mm256_fmadd_ps(x, b1, acc[1]);
-            }
-        }
-        let column = p * NR + 16 * half;
-        let cols = 16.min(n - column);
-        let masks = [lanes(cols.min(8)), lanes(cols.saturating_sub(8))];
-        for (r, acc) in acc.iter().enumerate() {
-            let at = (first + r) * n + column;
-            for (h, (&v, &mask)) in acc.iter().zip(&masks).enumerate() {
-                // SAFETY: `mask` covers only columns < n of row first + r,
-                // which `gemm` checked `c` and the addend hold.
-                unsafe {
-                    let out = c.as_mut_ptr().add(at + 8 * h);
-                    let v = match epilogue {
-                        Epilogue::Accumulate => _mm256_add_ps(v, _mm256_maskload_ps(out, mask)),
-                        Epilogue::AddRelu(d) => _mm256_max_ps(
-                            _mm256_add_ps(v, _mm256_maskload_ps(d.as_ptr().add(at + 8 * h), mask)),
-                            _mm256_setzero_ps(),
-                        ),
-                    };
-                    _mm256_maskstore_ps(out, mask, v);
+                    V::store_masked(out, mask, v);
                 }
             }
         }
     }
 
-    /// A mask of the first `n` (≤ 8) lanes: each lane's sign bit set.
-    #[target_feature(enable = "avx2")]
-    fn lanes(n: usize) -> __m256i {
-        let index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), index)
+    /// Tiles of `V` covering `rows` (≤ MR) rows of panel `p`: `height` rows
+    /// at a time, as many two-vector column strips as the panel has.
+    macro_rules! panel {
+        ($name:ident, $features:literal, $vector:ty, $height:literal, [$($r:literal)*]) => {
+            /// # Safety
+            /// The CPU has the features; `c` and the addend hold rows
+            /// `first..first + rows` of n columns.
+            #[target_feature(enable = $features)]
+            pub(super) unsafe fn $name(
+                a: &[f32],
+                rows: usize,
+                w: &Packed,
+                p: usize,
+                first: usize,
+                c: &mut [f32],
+                epilogue: Epilogue,
+            ) {
+                const { assert!($height <= MR) };
+                let k = w.k;
+                let strip = 2 * <$vector as Vector>::LANES;
+                for column in (p * NR..(p * NR + NR).min(w.n)).step_by(strip) {
+                    for r in (0..rows).step_by($height) {
+                        let a = &a[r * k..];
+                        // SAFETY: as for this function.
+                        unsafe {
+                            match (rows - r).min($height) {
+                                $($r => tile::<$vector, $r>(a, w, p, column, first + r, c, epilogue),)*
+                                _ => unreachable!("1 to {} rows", $height),
+                            }
+                        }
+                    }
+                }
+            }
+        };
     }
+
+    // AVX-512: 12 rows × 32 columns, 24 accumulators of the 32 registers.
+    panel!(panel_avx512, "avx512f", __m512, 12, [1 2 3 4 5 6 7 8 9 10 11 12]);
+    // AVX2: 6 rows × 16 columns, 12 accumulators, two panel vectors and a
+    // broadcast in the 16 registers without spilling.
+    panel!(panel_avx2, "avx2,fma", __m256, 6, [1 2 3 4 5 6]);
 }
 
 #[cfg(test)]
