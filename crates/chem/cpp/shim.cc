@@ -534,6 +534,30 @@ rust::String embed_3d(const ROMol &mol, uint32_t seed) {
   return rust::String(RDKit::MolToMolBlock(m));
 }
 
+rust::String smiles_from_3d(rust::Str molblock) {
+  std::string text(molblock);
+  std::unique_ptr<RDKit::RWMol> m(
+      RDKit::MolBlockToMol(text, /*sanitize=*/true, /*removeHs=*/false));
+  if (!m || m->getNumConformers() == 0 || !m->getConformer().is3D()) {
+    throw std::runtime_error("the molfile has no 3D structure");
+  }
+  // A double bond the input left open is written "either" (3) and read
+  // back as STEREOANY, which 3D perception would keep: clear it so the
+  // coordinates decide.
+  for (auto bond : m->bonds()) {
+    if (bond->getStereo() == RDKit::Bond::STEREOANY) {
+      bond->setStereo(RDKit::Bond::STEREONONE);
+    }
+    if (bond->getBondDir() == RDKit::Bond::EITHERDOUBLE ||
+        bond->getBondDir() == RDKit::Bond::UNKNOWN) {
+      bond->setBondDir(RDKit::Bond::NONE);
+    }
+  }
+  RDKit::MolOps::assignStereochemistryFrom3D(*m);
+  RDKit::MolOps::removeHs(*m);
+  return rust::String(RDKit::MolToSmiles(*m));
+}
+
 rust::String place_pose(rust::Str molblock,
                         rust::Slice<const PlacedAtom> placed) {
   std::string text(molblock);

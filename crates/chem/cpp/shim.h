@@ -50,6 +50,7 @@ uint32_t num_atoms(const ROMol &mol);
 rust::Vec<AtomInfo> atom_infos(const ROMol &mol);
 rust::Vec<BondInfo> bond_infos(const ROMol &mol);
 rust::String embed_3d(const ROMol &mol, uint32_t seed);
+rust::String smiles_from_3d(rust::Str molblock);
 rust::String place_pose(rust::Str molblock,
                         rust::Slice<const PlacedAtom> placed);
 bool has_substruct_match(const ROMol &mol, const ROMol &query,

@@ -139,6 +139,7 @@ pub(crate) mod bridge {
         fn bond_infos(mol: &ROMol) -> Vec<BondInfo>;
         fn embed_3d(mol: &ROMol, seed: u32) -> Result<String>;
         fn place_pose(molblock: &str, placed: &[PlacedAtom]) -> Result<String>;
+        fn smiles_from_3d(molblock: &str) -> Result<String>;
         fn has_substruct_match(mol: &ROMol, query: &ROMol, use_chirality: bool) -> bool;
     }
 }

@@ -235,6 +235,13 @@ impl Molecule {
     }
 }
 
+/// Canonical isomeric SMILES of the 3D molfile `molblock`, with the stereo
+/// its coordinates have (every stereocentre and double bond the structure
+/// fixes, whether or not the molfile flags them).
+pub fn smiles_from_3d(molblock: &str) -> Result<String, ChemError> {
+    ffi::bridge::smiles_from_3d(molblock).map_err(operation_error("reading stereo from 3D"))
+}
+
 /// The molfile `molblock` (a 3D structure with hydrogens, as
 /// [`Molecule::embed_3d`] writes it) moved to a pose: `placed` gives new
 /// positions by atom index; each hydrogen the pose leaves out is put back by

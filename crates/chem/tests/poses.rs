@@ -84,3 +84,20 @@ fn bonded_to(molblock: &str, i: usize) -> usize {
 fn embedded_neighbour_is_oxygen(molblock: &str, i: usize) -> bool {
     atoms(molblock)[bonded_to(molblock, i)].0 == "O"
 }
+
+#[test]
+fn stereo_is_read_from_the_3d_structure() {
+    let from_3d = |smiles: &str| {
+        let molecule = Molecule::from_smiles(smiles).unwrap();
+        chem::smiles_from_3d(&molecule.embed_3d(7).unwrap()).unwrap()
+    };
+    // Specified stereo survives the embedding.
+    for smiles in ["C[C@H](N)C(=O)O", "C/C=C\\C", "C/C=C/C(=O)O"] {
+        let canonical = Molecule::from_smiles(smiles).unwrap().canonical_smiles();
+        assert_eq!(from_3d(smiles), canonical);
+    }
+    // Open stereo comes out as whatever the embedding made.
+    assert!(from_3d("CC(N)C(=O)O").contains('@'));
+    let alkene = from_3d("CC=CC(=O)O");
+    assert!(alkene.contains('/') || alkene.contains('\\'), "{alkene}");
+}

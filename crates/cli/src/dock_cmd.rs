@@ -132,8 +132,14 @@ pub(crate) fn run(args: DockArgs) -> Result<()> {
                 .poses
                 .iter()
                 .enumerate()
-                .map(|(i, p)| json!({"target": result.target, "smiles": smiles, "pose": i + 1, "affinity_kcal_mol": p.affinity}))
+                .map(|(i, p)| json!({"target": result.target, "smiles": smiles, "pose": i + 1, "affinity_kcal_mol": p.affinity, "docked": result.docked}))
                 .collect();
+            if result.stereo_chosen {
+                eprintln!(
+                    "note: the SMILES leaves stereo open; the embedding chose {}",
+                    result.docked
+                );
+            }
             print_rows(args.format, &["target", "smiles", "pose", "affinity_kcal_mol"], &rows);
             Ok(())
         }
@@ -179,8 +185,12 @@ fn screen(
         .ranked
         .iter()
         .enumerate()
-        .map(|(i, (e, d))| json!({"rank": i + 1, "name": e.name, "smiles": e.smiles, "score": d.score, "target": target.name}))
+        .map(|(i, (e, d))| json!({"rank": i + 1, "name": e.name, "smiles": e.smiles, "score": d.score, "target": target.name, "docked": d.docked, "stereo_chosen": d.stereo_chosen}))
         .collect();
-    print_rows(format, &["rank", "name", "smiles", "score", "target"], &rows);
+    let chosen = screen.ranked.iter().filter(|(_, d)| d.stereo_chosen).count();
+    if chosen > 0 {
+        eprintln!("note: {chosen} ligands left stereo open; the embedding chose one isomer each (column docked)");
+    }
+    print_rows(format, &["rank", "name", "smiles", "score", "target", "docked"], &rows);
     Ok(())
 }

@@ -126,6 +126,11 @@ pub struct Ligand {
     pub molblock: String,
     /// Vina's input.
     pub pdbqt: String,
+    /// What is docked, as SMILES with the stereo of the 3D structure.
+    pub docked: String,
+    /// Whether the input left stereo open (a stereocentre or double bond)
+    /// that the embedding then fixed: `docked` says which isomer it was.
+    pub stereo_chosen: bool,
 }
 
 /// Prepares `smiles` for docking as DOCKSTRING does (see the crate docs).
@@ -145,7 +150,12 @@ pub fn prepare_ligand(engines: &Engines, smiles: &str, seed: u32) -> Result<Liga
     // in its poses, which is how a pose finds its way back to the molfile.
     let pdbqt =
         engines.obabel(&["-imol", "-opdbqt", "-xp", "--partialcharge", "gasteiger"], &molblock)?;
-    Ok(Ligand { smiles: smiles.to_owned(), protonated, molblock, pdbqt })
+    // Read back from 3D, RDKit assigns the stereo the conformer has; where
+    // the input left it open, that is the embedding's choice (one isomer is
+    // docked, as DOCKSTRING does), and the user should know which.
+    let docked = chem::smiles_from_3d(&molblock).map_err(|e| bad(e.to_string()))?;
+    let stereo_chosen = docked != charged.canonical_smiles();
+    Ok(Ligand { smiles: smiles.to_owned(), protonated, molblock, pdbqt, docked, stereo_chosen })
 }
 
 /// How thoroughly and where Vina searches.
@@ -186,6 +196,10 @@ pub struct Docking {
     /// The prepared ligand the poses place (a molfile with hydrogens).
     #[serde(skip)]
     pub ligand: String,
+    /// The isomer docked ([`Ligand::docked`]).
+    pub docked: String,
+    /// Whether the embedding chose stereo the input left open.
+    pub stereo_chosen: bool,
 }
 
 impl Docking {
@@ -303,7 +317,14 @@ pub fn dock(
         program: "vina",
         reason: "no pose found in the box".into(),
     })?;
-    Ok(Docking { target: target.name.to_owned(), score, poses, ligand: ligand.molblock.clone() })
+    Ok(Docking {
+        target: target.name.to_owned(),
+        score,
+        poses,
+        ligand: ligand.molblock.clone(),
+        docked: ligand.docked.clone(),
+        stereo_chosen: ligand.stereo_chosen,
+    })
 }
 
 /// The stars of Vina's full progress bar.

@@ -23,6 +23,7 @@ fn reference_examples_reproduce_within_tolerance() {
     for (name, smiles, reference) in examples {
         let ligand = prepare_ligand(&engines, smiles, docking::DOCKSTRING_SEED).unwrap();
         assert!(ligand.pdbqt.contains("TORSDOF"), "{}", ligand.pdbqt);
+        assert!(!ligand.stereo_chosen, "no stereo to choose in {}", ligand.docked);
         let progress = std::cell::Cell::new(0.0);
         let search = Search { cpus: 2, ..Search::default() };
         let result =
@@ -60,6 +61,23 @@ fn poses_are_the_prepared_molecule_as_sdf(ligand: &docking::Ligand, result: &doc
         });
         assert!(found, "pose {}: {first} not in\n{}", i + 1, record.molblock);
     }
+}
+
+#[test]
+fn stereo_the_input_leaves_open_is_chosen_by_the_embedding_and_said() {
+    let engines = Engines::find().unwrap();
+    // DOCKSTRING's PPARA example: its C=C is not specified.
+    let open = "O(C(=O)C(C(C1=CC=CC=C1)C2=CC=CC=C2)=CC(=O)O)CC";
+    let ligand = prepare_ligand(&engines, open, docking::DOCKSTRING_SEED).unwrap();
+    assert!(ligand.stereo_chosen, "{} from {}", ligand.docked, ligand.protonated);
+    assert!(ligand.docked.contains('/') || ligand.docked.contains('\\'), "{}", ligand.docked);
+    // Given as E, it stays E and nothing was chosen.
+    let e = "O(C(=O)/C(C(C1=CC=CC=C1)C2=CC=CC=C2)=C/C(=O)O)CC";
+    let ligand = prepare_ligand(&engines, e, docking::DOCKSTRING_SEED).unwrap();
+    assert!(!ligand.stereo_chosen, "{}", ligand.docked);
+    // A stereocentre left open is chosen too.
+    let ligand = prepare_ligand(&engines, "CC(N)C(=O)O", 7).unwrap();
+    assert!(ligand.stereo_chosen && ligand.docked.contains('@'), "{}", ligand.docked);
 }
 
 #[test]

@@ -145,7 +145,12 @@ pub(crate) async fn run(state: &AppState, ctx: JobContext) -> Result<Value, Stri
         .ranked
         .iter()
         .enumerate()
-        .map(|(i, (e, d))| json!({"rank": i + 1, "name": e.name, "smiles": e.smiles, "score": d.score}))
+        .map(|(i, (e, d))| {
+            json!({
+                "rank": i + 1, "name": e.name, "smiles": e.smiles, "score": d.score,
+                "docked": d.docked, "stereo_chosen": d.stereo_chosen,
+            })
+        })
         .collect();
     Ok(json!({
         "target": target_name,

@@ -1055,6 +1055,10 @@ async fn a_library_selection_is_docked_as_a_job_ranked_with_poses() {
         .map(|r| r["score"].as_f64().unwrap())
         .collect();
     assert!(scores.windows(2).all(|w| w[0] <= w[1]) && scores[0] < -4.0, "{scores:?}");
+    // Each row says which isomer was docked and whether the embedding chose it.
+    for r in result["ranking"].as_array().unwrap() {
+        assert!(r["docked"].is_string() && r["stereo_chosen"].is_boolean(), "{r}");
+    }
     assert!(job["log"].to_string().contains("skipped C(C)(C)(C)(C)C"), "{job}");
     let poses = s.call(Method::GET, &format!("/api/v1/jobs/{id}/output"), &rita, None).await;
     assert_eq!(poses.headers[header::CONTENT_TYPE], "chemical/x-pdbqt");

@@ -144,7 +144,12 @@ fn job_body(lang: Lang, caller: &Caller, job: &jobs::Job, log: &[jobs::LogLine])
                             td.num { (super::shown(&r["rank"])) }
                             td { @let name = r["name"].as_str().unwrap_or("");
                                 @if name.starts_with("SY-") { a href={ "/compounds/" (name) } { (name) } } @else { (name) } }
-                            td { code { (r["smiles"].as_str().unwrap_or("")) } }
+                            td {
+                                code { (r["smiles"].as_str().unwrap_or("")) }
+                                @if r["stereo_chosen"] == serde_json::Value::Bool(true) {
+                                    br; span.note.stereo-chosen { (t.stereo_chosen) " " code { (r["docked"].as_str().unwrap_or("")) } }
+                                }
+                            }
                             td.num.score { (super::shown(&r["score"])) }
                         } } }
                     }
