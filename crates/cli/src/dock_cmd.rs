@@ -1,12 +1,13 @@
-//! `soyaku dock …`: AutoDock Vina on DOCKSTRING's targets — one ligand with
-//! its poses, or a virtual screen of a SMILES file ranked by score.
+//! `soyaku dock …`: AutoDock Vina on DOCKSTRING's targets or the user's own
+//! receptor — one ligand with its poses, or a virtual screen of a SMILES file
+//! ranked by score.
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
-use docking::{dock, prepare_ligand, target, Engines, Search};
+use docking::{dock, prepare_ligand, Engines, ReceptorFormat, Search, Target};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
@@ -17,9 +18,8 @@ use crate::output::{print_rows, OutputFormat};
 pub(crate) struct DockArgs {
     #[command(subcommand)]
     command: Option<DockCommand>,
-    /// The target, e.g. DRD2 (`soyaku dock targets` lists them).
-    #[arg(long)]
-    target: Option<String>,
+    #[command(flatten)]
+    target: TargetArgs,
     /// The ligand as SMILES.
     #[arg(long)]
     smiles: Option<String>,
@@ -42,6 +42,54 @@ pub(crate) struct DockArgs {
     format: OutputFormat,
 }
 
+/// Where to dock: a built-in target, or a receptor file and a box.
+#[derive(Args)]
+struct TargetArgs {
+    /// A built-in target, e.g. DRD2 (`soyaku dock targets` lists them).
+    #[arg(long, conflicts_with = "receptor")]
+    target: Option<String>,
+    /// Your own receptor instead: a .pdb file (waters are dropped, hydrogens
+    /// and Gasteiger charges added) or a prepared .pdbqt.
+    #[arg(long, requires_all = ["center", "size"])]
+    receptor: Option<PathBuf>,
+    /// The search box's centre for --receptor, Å: X,Y,Z.
+    #[arg(long, value_parser = xyz, allow_hyphen_values = true)]
+    center: Option<[f64; 3]>,
+    /// The search box's edge lengths for --receptor, Å: X,Y,Z.
+    #[arg(long, value_parser = xyz)]
+    size: Option<[f64; 3]>,
+}
+
+impl TargetArgs {
+    fn resolve(&self, engines: &Engines) -> Result<Target> {
+        match (&self.target, &self.receptor, self.center, self.size) {
+            (Some(name), _, _, _) => Ok(docking::target(name)?),
+            (None, Some(path), Some(center), Some(size)) => {
+                let format = match path.extension().and_then(|e| e.to_str()) {
+                    Some(e) if e.eq_ignore_ascii_case("pdbqt") => ReceptorFormat::Pdbqt,
+                    Some(e) if e.eq_ignore_ascii_case("pdb") || e.eq_ignore_ascii_case("ent") => {
+                        ReceptorFormat::Pdb
+                    }
+                    _ => anyhow::bail!("{}: give a .pdb or .pdbqt receptor", path.display()),
+                };
+                let text = fs_err::read_to_string(path)?;
+                let name = path.file_stem().map_or("receptor".into(), |s| s.to_string_lossy());
+                Ok(Target::custom(engines, &name, &text, format, center, size)?)
+            }
+            _ => anyhow::bail!("give --target NAME, or --receptor FILE with --center and --size"),
+        }
+    }
+}
+
+/// Parses `X,Y,Z`.
+fn xyz(text: &str) -> Result<[f64; 3], String> {
+    let v: Vec<f64> = text
+        .split(',')
+        .map(|p| p.trim().parse::<f64>().map_err(|e| format!("{p:?}: {e}")))
+        .collect::<Result<_, _>>()?;
+    v.try_into().map_err(|_| format!("{text:?}: give three numbers, X,Y,Z"))
+}
+
 #[derive(Subcommand)]
 enum DockCommand {
     /// The built-in targets and their boxes.
@@ -54,9 +102,8 @@ enum DockCommand {
     /// them by score; molecules that fail are reported with their reason and
     /// skipped.
     Screen {
-        /// The target.
-        #[arg(long)]
-        target: String,
+        #[command(flatten)]
+        target: TargetArgs,
         /// `SMILES [name]` per line.
         #[arg(long)]
         input: PathBuf,
@@ -85,21 +132,19 @@ pub(crate) fn run(args: DockArgs) -> Result<()> {
             print_rows(format, &["target", "center", "size"], &rows);
             Ok(())
         }
-        Some(DockCommand::Screen { target: name, input, jobs, seed, exhaustiveness, format }) => {
-            screen(
-                &name,
-                &input,
-                jobs,
-                Search { seed, exhaustiveness, ..Search::default() },
-                format,
-            )
-        }
+        Some(DockCommand::Screen { target, input, jobs, seed, exhaustiveness, format }) => screen(
+            &target,
+            &input,
+            jobs,
+            Search { seed, exhaustiveness, ..Search::default() },
+            format,
+        ),
         None => {
-            let (Some(name), Some(smiles)) = (args.target, args.smiles) else {
-                anyhow::bail!("give --target and --smiles (or a subcommand: targets, screen)");
+            let Some(smiles) = args.smiles else {
+                anyhow::bail!("give --smiles and a target (or a subcommand: targets, screen)");
             };
             let engines = Engines::find()?;
-            let target = target(&name)?;
+            let target = args.target.resolve(&engines)?;
             let ligand = prepare_ligand(&engines, &smiles, args.seed)?;
             let bar = ProgressBar::new(100);
             bar.set_style(
@@ -147,14 +192,14 @@ pub(crate) fn run(args: DockArgs) -> Result<()> {
 }
 
 fn screen(
-    name: &str,
+    target: &TargetArgs,
     input: &std::path::Path,
     jobs: usize,
     search: Search,
     format: OutputFormat,
 ) -> Result<()> {
     let engines = Engines::find()?;
-    let target = target(name)?;
+    let target = target.resolve(&engines)?;
     // Unnamed ligands are named by their line, so a failure points at it.
     let entries: Vec<docking::Entry> = crate::smiles_file::read(input)?
         .into_iter()

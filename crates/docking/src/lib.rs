@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-pub use targets::{target, targets, Target};
+pub use targets::{target, targets, ReceptorFormat, Target, MAX_BOX_EDGE};
 
 /// The seed DOCKSTRING uses for embedding and docking.
 pub const DOCKSTRING_SEED: u32 = 974_528_263;
@@ -255,7 +255,7 @@ pub fn dock(
 ) -> Result<Docking, DockingError> {
     let dir = tempfile::tempdir()?;
     let path = |name: &str| dir.path().join(name);
-    std::fs::write(path("receptor.pdbqt"), target.receptor)?;
+    std::fs::write(path("receptor.pdbqt"), target.receptor.as_bytes())?;
     std::fs::write(path("ligand.pdbqt"), &ligand.pdbqt)?;
     let number = |x: f64| format!("{x}");
     let mut child = Command::new(&engines.vina)
@@ -318,7 +318,7 @@ pub fn dock(
         reason: "no pose found in the box".into(),
     })?;
     Ok(Docking {
-        target: target.name.to_owned(),
+        target: target.name.to_string(),
         score,
         poses,
         ligand: ligand.molblock.clone(),

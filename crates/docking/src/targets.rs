@@ -1,21 +1,111 @@
-//! DOCKSTRING's 58 prepared protein targets (Apache-2.0): each a receptor in
-//! PDBQT and the search box its authors chose, embedded in the binary.
+//! Docking targets: DOCKSTRING's 58 prepared proteins (Apache-2.0), each a
+//! receptor in PDBQT and the search box its authors chose, embedded in the
+//! binary; or a user's own receptor (PDB or PDBQT) with a box.
+
+use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::DockingError;
+use crate::{DockingError, Engines};
 
 /// A prepared receptor and its search box.
 #[derive(Debug, Clone, Serialize)]
 pub struct Target {
-    /// The gene name DOCKSTRING uses, e.g. `DRD2`.
-    pub name: &'static str,
+    /// The gene name DOCKSTRING uses, e.g. `DRD2`, or the user's name for
+    /// their receptor.
+    pub name: Cow<'static, str>,
     /// Box centre, Å.
     pub center: [f64; 3],
     /// Box edge lengths, Å.
     pub size: [f64; 3],
     #[serde(skip)]
-    pub(crate) receptor: &'static str,
+    pub(crate) receptor: Cow<'static, str>,
+}
+
+/// Longest box edge accepted, Å. Vina's search grows with the box volume,
+/// and a box this size already spans a whole typical protein.
+pub const MAX_BOX_EDGE: f64 = 126.0;
+
+/// A receptor's format, as given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceptorFormat {
+    /// Protein Data Bank: prepared here (waters dropped, hydrogens added,
+    /// Gasteiger charges, rigid PDBQT by Open Babel).
+    Pdb,
+    /// Already prepared for Vina.
+    Pdbqt,
+}
+
+impl Target {
+    /// The receptor as Vina reads it (PDBQT).
+    pub fn receptor(&self) -> &str {
+        &self.receptor
+    }
+
+    /// The user's receptor `text` with a search box. A PDB file is prepared
+    /// for Vina here; a PDBQT file is used as given.
+    pub fn custom(
+        engines: &Engines,
+        name: &str,
+        text: &str,
+        format: ReceptorFormat,
+        center: [f64; 3],
+        size: [f64; 3],
+    ) -> Result<Target, DockingError> {
+        let bad = |reason: String| DockingError::Target(format!("receptor {name}: {reason}"));
+        if !center.iter().all(|c| c.is_finite()) {
+            return Err(bad("the box centre must be three numbers".into()));
+        }
+        if !size.iter().all(|&s| s > 0.0 && s <= MAX_BOX_EDGE) {
+            return Err(bad(format!("each box edge must be above 0 and at most {MAX_BOX_EDGE} Å")));
+        }
+        let receptor = match format {
+            ReceptorFormat::Pdbqt => text.to_owned(),
+            ReceptorFormat::Pdb => {
+                // Crystal waters would be docked against as if protein.
+                let dry: String = text
+                    .lines()
+                    .filter(|l| {
+                        !(l.starts_with("HETATM")
+                            && matches!(l.get(17..20).map(str::trim), Some("HOH" | "WAT")))
+                    })
+                    .flat_map(|l| [l, "\n"])
+                    .collect();
+                engines.obabel(
+                    &["-ipdb", "-opdbqt", "-xr", "-h", "--partialcharge", "gasteiger"],
+                    &dry,
+                )?
+            }
+        };
+        let records: Vec<&str> =
+            receptor.lines().filter(|l| l.starts_with("ATOM") || l.starts_with("HETATM")).collect();
+        if records.is_empty() {
+            return Err(bad("no ATOM or HETATM records".into()));
+        }
+        let atoms = records.len();
+        let inside = records
+            .iter()
+            .filter_map(|l| {
+                let xyz: Vec<f64> = [30..38, 38..46, 46..54]
+                    .into_iter()
+                    .filter_map(|r| l.get(r).and_then(|v| v.trim().parse().ok()))
+                    .collect();
+                (xyz.len() == 3).then_some(xyz)
+            })
+            .filter(|xyz| (0..3).all(|k| (xyz[k] - center[k]).abs() <= size[k] / 2.0))
+            .count();
+        if inside == 0 {
+            return Err(bad(format!(
+                "none of its {atoms} atoms is inside the box: check the centre {center:?}"
+            )));
+        }
+        Ok(Target {
+            name: Cow::Owned(name.to_owned()),
+            center,
+            size,
+            receptor: Cow::Owned(receptor),
+        })
+    }
 }
 
 macro_rules! targets {
@@ -59,7 +149,7 @@ pub fn targets() -> Vec<Target> {
         .map(|&(name, receptor, conf)| {
             let (center, size) =
                 box_of(name, conf).expect("bundled boxes are well formed (tested)");
-            Target { name, center, size, receptor }
+            Target { name: Cow::Borrowed(name), center, size, receptor: Cow::Borrowed(receptor) }
         })
         .collect()
 }

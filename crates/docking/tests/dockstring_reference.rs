@@ -5,7 +5,7 @@
 
 use std::sync::atomic::AtomicBool;
 
-use docking::{dock, prepare_ligand, target, Engines, Search};
+use docking::{dock, prepare_ligand, target, Engines, ReceptorFormat, Search};
 
 /// Vina's scores are reported to 0.1 kcal/mol and vary by a few tenths
 /// between Vina versions and platforms for the same seed.
@@ -97,4 +97,60 @@ fn bad_ligands_are_refused_with_a_reason() {
     let err = prepare_ligand(&engines, "CC(=O)[O-].[Na+]", 1).unwrap_err().to_string();
     assert!(err.contains("fragments"), "{err}");
     assert!(prepare_ligand(&engines, "C1CC", 1).is_err());
+}
+
+/// A user's own receptor: DOCKSTRING's ADORA2A written out as plain PDB (no
+/// charges, no atom types, no hydrogens on carbon), prepared again here,
+/// still docks the reference ligand to DOCKSTRING's score.
+#[test]
+fn a_receptor_given_as_pdb_is_prepared_and_docks() {
+    let engines = Engines::find().unwrap();
+    let adora2a = target("ADORA2A").unwrap();
+    let pdb = std::process::Command::new("obabel")
+        .args(["-ipdbqt", "-opdb"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child.stdin.take().unwrap().write_all(adora2a.receptor().as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let pdb = String::from_utf8(pdb.stdout).unwrap();
+    let with_water = format!(
+        "{pdb}HETATM99999  O   HOH W   1    {:8.3}{:8.3}{:8.3}  1.00  0.00           O\n",
+        adora2a.center[0], adora2a.center[1], adora2a.center[2]
+    );
+    let (center, size) = (adora2a.center, adora2a.size);
+    let mine =
+        docking::Target::custom(&engines, "my-a2a", &with_water, ReceptorFormat::Pdb, center, size)
+            .unwrap();
+    assert!(!mine.receptor().contains("HOH"), "crystal waters are dropped");
+    assert!(mine.receptor().contains(" HD"), "polar hydrogens typed for Vina");
+    let smiles = "S(C1=CC(F)=C(C=C1)CCCO)(=O)(=O)N";
+    let ligand = prepare_ligand(&engines, smiles, docking::DOCKSTRING_SEED).unwrap();
+    let never = AtomicBool::new(false);
+    let search = Search { cpus: 2, ..Search::default() };
+    let result = dock(&engines, &mine, &ligand, search, &|_| {}, &never).unwrap();
+    eprintln!("ADORA2A from PDB: {} kcal/mol (DOCKSTRING -6.7)", result.score);
+    assert_eq!(result.target, "my-a2a");
+    assert!((result.score - -6.7).abs() <= 1.0, "{}", result.score);
+
+    // A box away from every atom, or one too large, is refused up front.
+    let far = [center[0] + 500.0, center[1], center[2]];
+    let err = docking::Target::custom(&engines, "x", &pdb, ReceptorFormat::Pdb, far, size)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("inside the box"), "{err}");
+    let huge = [500.0, 20.0, 20.0];
+    let err = docking::Target::custom(&engines, "x", &pdb, ReceptorFormat::Pdb, center, huge)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("box edge"), "{err}");
+    let err = docking::Target::custom(&engines, "x", "hello", ReceptorFormat::Pdbqt, center, size)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no ATOM"), "{err}");
 }

@@ -234,8 +234,8 @@ pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
         .add(Doc::signed_in(Method::GET, "/api/v1/jobs/{id}/output", "The file a job produced (a matrix run's CSV, a docking's best poses as PDBQT, or with format=sdf as SDF)").params(OUTPUT_PARAMS), work::output)
         .add(Doc::public(Method::GET, "/api/v1/docking/targets", "The built-in docking targets (DOCKSTRING's 58) and their boxes"), docking::targets)
         .add(
-            Doc::signed_in(Method::POST, "/api/v1/docking", "Dock ligands (SMILES or library compounds, up to 500) into a built-in target with AutoDock Vina, as a job; the result ranks them by score")
-                .body("{\"target\": \"DRD2\", \"smiles\": [string], \"compounds\": [\"SY-0000001\"], \"exhaustiveness\": 8}"),
+            Doc::signed_in(Method::POST, "/api/v1/docking", "Dock ligands (SMILES or library compounds, up to 500) into a built-in target, or into your own receptor (PDB, prepared here, or PDBQT) with a box, with AutoDock Vina, as a job; the result ranks them by score")
+                .large_body("{\"target\": \"DRD2\" | \"receptor\": {\"name\": string, \"pdb\" | \"pdbqt\": string, \"center\": [x, y, z], \"size\": [x, y, z]}, \"smiles\": [string], \"compounds\": [\"SY-0000001\"], \"exhaustiveness\": 8}", docking::RECEPTOR_LIMIT),
             docking::create,
         )
         .add(Doc::signed_in(Method::GET, "/api/v1/screens", "Screening runs the caller may see, newest first: the runs they requested, or all for staff and programme officers"), screens::list)

@@ -19,10 +19,17 @@ use crate::{ApiError, AppState};
 /// Most ligands one docking job takes.
 pub(crate) const MAX_LIGANDS: usize = 500;
 
+/// Largest docking request: room for a large receptor in PDB.
+pub(crate) const RECEPTOR_LIMIT: usize = 16 << 20;
+
 #[derive(Deserialize)]
 pub(crate) struct DockRequest {
     /// A built-in target, e.g. `DRD2`.
-    pub target: String,
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Or the user's own receptor.
+    #[serde(default)]
+    pub receptor: Option<ReceptorRequest>,
     /// Ligands as SMILES.
     #[serde(default)]
     pub smiles: Vec<String>,
@@ -33,15 +40,87 @@ pub(crate) struct DockRequest {
     pub exhaustiveness: Option<u32>,
 }
 
+#[derive(Deserialize)]
+pub(crate) struct ReceptorRequest {
+    /// What to call it in results.
+    pub name: String,
+    /// The receptor in PDB format (prepared here: waters dropped, hydrogens
+    /// and charges added) …
+    #[serde(default)]
+    pub pdb: Option<String>,
+    /// … or already in PDBQT.
+    #[serde(default)]
+    pub pdbqt: Option<String>,
+    /// Search box centre, Å.
+    pub center: [f64; 3],
+    /// Search box edges, Å.
+    pub size: [f64; 3],
+}
+
+/// The target a request names, and what the job needs to find it again: a
+/// built-in target's name, or the prepared receptor itself.
+async fn resolve_target(r: &mut DockRequest) -> Result<Value, ApiError> {
+    match (r.target.take(), r.receptor.take()) {
+        (Some(name), None) => {
+            let target =
+                docking::target(&name).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            Ok(json!({"target": target.name}))
+        }
+        (None, Some(rec)) => {
+            let (text, format) = match (rec.pdb, rec.pdbqt) {
+                (Some(pdb), None) => (pdb, docking::ReceptorFormat::Pdb),
+                (None, Some(pdbqt)) => (pdbqt, docking::ReceptorFormat::Pdbqt),
+                _ => return Err(ApiError::bad_request("give the receptor as pdb or as pdbqt")),
+            };
+            let name = rec.name.trim().to_owned();
+            if name.is_empty() || name.len() > 80 {
+                return Err(ApiError::bad_request("name the receptor (1 to 80 characters)"));
+            }
+            let target = tokio::task::spawn_blocking(move || {
+                let engines = docking::Engines::find()?;
+                docking::Target::custom(&engines, &name, &text, format, rec.center, rec.size)
+            })
+            .await
+            .expect("receptor preparation task")
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            Ok(json!({
+                "target": target.name,
+                "receptor": {"pdbqt": target.receptor(), "center": target.center, "size": target.size},
+            }))
+        }
+        _ => Err(ApiError::bad_request("give either a built-in target or your own receptor")),
+    }
+}
+
+/// The target of a queued job (see [`resolve_target`]).
+fn job_target(params: &Value) -> Result<docking::Target, String> {
+    let name = params["target"].as_str().unwrap_or_default();
+    let receptor = &params["receptor"];
+    if receptor.is_null() {
+        return docking::target(name).map_err(|e| e.to_string());
+    }
+    let xyz = |v: &Value| -> Option<[f64; 3]> {
+        let v: Vec<f64> = v.as_array()?.iter().filter_map(Value::as_f64).collect();
+        v.try_into().ok()
+    };
+    let (Some(center), Some(size)) = (xyz(&receptor["center"]), xyz(&receptor["size"])) else {
+        return Err("the job's receptor box is damaged".into());
+    };
+    let engines = docking::Engines::find().map_err(|e| e.to_string())?;
+    let pdbqt = receptor["pdbqt"].as_str().unwrap_or_default();
+    docking::Target::custom(&engines, name, pdbqt, docking::ReceptorFormat::Pdbqt, center, size)
+        .map_err(|e| e.to_string())
+}
+
 /// Checks a docking request, resolves library compounds to their
 /// structures, and queues the job.
 pub(crate) async fn start(
     state: &AppState,
     caller: &Caller,
-    r: DockRequest,
+    mut r: DockRequest,
 ) -> Result<jobs::Job, ApiError> {
     caller.actor.require(accounts::Permission::RunModels)?;
-    let target = docking::target(&r.target).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let target = resolve_target(&mut r).await?;
     let exhaustiveness = r.exhaustiveness.unwrap_or(8);
     if !(1..=32).contains(&exhaustiveness) {
         return Err(ApiError::bad_request("exhaustiveness must be between 1 and 32"));
@@ -57,12 +136,15 @@ pub(crate) async fn start(
             "send 1 to {MAX_LIGANDS} ligands (smiles or compounds)"
         )));
     }
-    let params = json!({
-        "target": target.name,
+    let mut params = json!({
         "ligands": ligands,
         "exhaustiveness": exhaustiveness,
         "seed": docking::DOCKSTRING_SEED,
     });
+    params
+        .as_object_mut()
+        .expect("an object")
+        .extend(target.as_object().cloned().unwrap_or_default());
     Ok(state.jobs.enqueue(&caller.actor, "dock", params).await?)
 }
 
@@ -86,8 +168,7 @@ pub(crate) async fn targets() -> Response {
 /// own; failures are logged with their reason and the rest go on.
 pub(crate) async fn run(state: &AppState, ctx: JobContext) -> Result<Value, String> {
     let params = ctx.job.params.clone();
-    let target = docking::target(params["target"].as_str().unwrap_or_default())
-        .map_err(|e| e.to_string())?;
+    let target = job_target(&params)?;
     let search = docking::Search {
         seed: params["seed"].as_u64().unwrap_or(u64::from(docking::DOCKSTRING_SEED)) as u32,
         cpus: 1,
@@ -103,7 +184,7 @@ pub(crate) async fn run(state: &AppState, ctx: JobContext) -> Result<Value, Stri
         })
         .collect();
     let engines = docking::Engines::find().map_err(|e| e.to_string())?;
-    let target_name = target.name;
+    let target_name = target.name.to_string();
     let total = entries.len();
     let ctx = Arc::new(ctx);
     let worker = ctx.clone();

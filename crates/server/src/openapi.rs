@@ -65,6 +65,11 @@ impl Doc {
         Doc { body: Some(body), ..self }
     }
 
+    /// A JSON body of up to `limit` bytes (above the server's default).
+    pub fn large_body(self, body: &'static str, limit: usize) -> Doc {
+        Doc { body: Some(body), body_limit: Some(limit), ..self }
+    }
+
     /// A multipart upload of up to `limit` bytes, its fields described.
     pub fn upload(self, fields: &'static str, limit: usize) -> Doc {
         Doc { body: Some(fields), body_limit: Some(limit), multipart: true, ..self }

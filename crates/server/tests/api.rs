@@ -1086,3 +1086,30 @@ async fn a_library_selection_is_docked_as_a_job_ranked_with_poses() {
         s.call(Method::GET, &format!("/api/v1/jobs/{id}/output?format=mol2"), &rita, None).await;
     assert_error(&missing, StatusCode::NOT_FOUND, "not_found");
 }
+
+#[tokio::test]
+async fn a_researcher_docks_into_their_own_receptor() {
+    let s = site().await;
+    let rita = s.sign_in("rita").await;
+    let a2a = docking::target("ADORA2A").unwrap();
+    let receptor = |center: [f64; 3]| json!({"name": "my-a2a", "pdbqt": a2a.receptor(), "center": center, "size": a2a.size});
+    let dock = |body: Value| s.call(Method::POST, "/api/v1/docking", &rita, Some(body));
+    // Either a built-in target or a receptor; a box must hold some of it.
+    let both = json!({"target": "DRD2", "receptor": receptor(a2a.center), "smiles": ["CCO"]});
+    assert_error(&dock(both).await, StatusCode::BAD_REQUEST, "bad_request");
+    let far = [a2a.center[0] + 500.0, a2a.center[1], a2a.center[2]];
+    let outside = dock(json!({"receptor": receptor(far), "smiles": ["CCO"]})).await;
+    assert_error(&outside, StatusCode::BAD_REQUEST, "bad_request");
+    assert!(outside.text().contains("inside the box"), "{}", outside.text());
+
+    let mine =
+        json!({"receptor": receptor(a2a.center), "smiles": ["OCCc1ccccc1"], "exhaustiveness": 1});
+    let started = dock(mine).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text());
+    let id = started.json()["job"]["id"].as_i64().unwrap();
+    let job = s.finished_job(id, &rita).await;
+    assert_eq!(job["job"]["status"], "succeeded", "{job}");
+    let result = &job["job"]["result"];
+    assert_eq!(result["target"], "my-a2a");
+    assert!(result["best_score"].as_f64().unwrap() < -3.0, "{result}");
+}

@@ -87,6 +87,12 @@ struct Postgres {
 /// Runs a PostgreSQL binary as the `postgres` user when we are root (the
 /// server refuses to run as root), as ourselves otherwise.
 fn pg(tool: &str, args: &[&str]) {
+    if let Err(e) = try_pg(tool, args) {
+        panic!("{e}");
+    }
+}
+
+fn try_pg(tool: &str, args: &[&str]) -> Result<(), String> {
     let bin = Path::new(PG_BIN).join(tool);
     assert!(bin.exists(), "{} missing: run `scripts/setup.sh test`", bin.display());
     let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
@@ -98,12 +104,14 @@ fn pg(tool: &str, args: &[&str]) {
         Command::new(&bin)
     };
     let out = cmd.args(args).output().expect("PostgreSQL tool runs");
-    assert!(
-        out.status.success(),
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
         "{tool} failed: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
+    ))
 }
 
 impl Postgres {
@@ -116,15 +124,35 @@ impl Postgres {
         let _ = Command::new("chown").args(["-R", "postgres"]).arg(&home).status();
         let data = home.join("data");
         let log = home.join("log");
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         pg("initdb", &["-D", data.to_str().unwrap(), "-U", "soyaku", "--auth=trust", "--no-sync"]);
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off",
-            home.display()
-        );
         let (data_dir, log_file) = (data.to_str().unwrap(), log.to_str().unwrap());
-        pg("pg_ctl", &["-D", data_dir, "-l", log_file, "-o", &options, "-w", "start"]);
-        Postgres { data, port }
+        // The port is free when picked but another test's server may take it
+        // before ours binds: then start again on a fresh one. On a loaded
+        // machine start-up can exceed pg_ctl's default minute.
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let options = format!(
+                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
+                 -c synchronous_commit=off",
+                home.display()
+            );
+            let started = try_pg(
+                "pg_ctl",
+                &["-D", data_dir, "-l", log_file, "-o", &options, "-t", "300", "-w", "start"],
+            );
+            match started {
+                Ok(()) => return Postgres { data, port },
+                Err(e) => {
+                    let log = std::fs::read_to_string(&log).unwrap_or_default();
+                    failures.push(format!("{e}\nserver log:\n{log}"));
+                    if !log.contains("could not bind") {
+                        break;
+                    }
+                }
+            }
+        }
+        panic!("PostgreSQL did not start: {}", failures.join("\n---\n"));
     }
 
     fn url(&self, db: &str) -> String {

@@ -323,7 +323,8 @@ pub async fn dock(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let request = crate::docking::DockRequest {
-        target: f.target,
+        target: Some(f.target),
+        receptor: None,
         smiles: Vec::new(),
         compounds: f
             .compounds
