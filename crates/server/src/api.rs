@@ -461,10 +461,11 @@ async fn depiction(
         .into_response())
 }
 
+/// `?format=…`: a search's export format, or which of a job's files.
 #[derive(Deserialize)]
-struct FormatParam {
+pub(crate) struct FormatParam {
     #[serde(default)]
-    format: Option<String>,
+    pub format: Option<String>,
 }
 
 async fn search(

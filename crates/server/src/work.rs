@@ -125,20 +125,14 @@ pub async fn start_matrix(
     Ok(state.jobs.enqueue(&caller.actor, "matrix", json!({"threshold": threshold})).await?)
 }
 
-#[derive(Deserialize)]
-pub struct OutputFormat {
-    /// One of the job's `outputs` (e.g. `sdf` of a docking); its main file
-    /// when absent.
-    #[serde(default)]
-    format: Option<String>,
-}
-
 /// `GET /api/v1/jobs/{id}/output[?format=F]`: the file a job produced.
 pub async fn output(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<i64>,
-    Query(OutputFormat { format }): Query<OutputFormat>,
+    // One of the job's `outputs` (e.g. `sdf` of a docking); its main file
+    // when absent.
+    Query(crate::api::FormatParam { format }): Query<crate::api::FormatParam>,
 ) -> ApiResult {
     let job = state.jobs.get(&caller.actor, id).await?;
     let result = job.result.as_ref();
