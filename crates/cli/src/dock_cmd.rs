@@ -177,12 +177,12 @@ pub(crate) fn run(args: DockArgs) -> Result<()> {
                 .poses
                 .iter()
                 .enumerate()
-                .map(|(i, p)| json!({"target": result.target, "smiles": smiles, "pose": i + 1, "affinity_kcal_mol": p.affinity, "docked": result.docked}))
+                .map(|(i, p)| json!({"target": result.target, "smiles": smiles, "pose": i + 1, "affinity_kcal_mol": p.affinity, "docked": result.ligand.docked}))
                 .collect();
-            if result.stereo_chosen {
+            if result.ligand.stereo_chosen {
                 eprintln!(
                     "note: the SMILES leaves stereo open; the embedding chose {}",
-                    result.docked
+                    result.ligand.docked
                 );
             }
             print_rows(args.format, &["target", "smiles", "pose", "affinity_kcal_mol"], &rows);
@@ -230,9 +230,9 @@ fn screen(
         .ranked
         .iter()
         .enumerate()
-        .map(|(i, (e, d))| json!({"rank": i + 1, "name": e.name, "smiles": e.smiles, "score": d.score, "target": target.name, "docked": d.docked, "stereo_chosen": d.stereo_chosen}))
+        .map(|(i, (e, d))| json!({"rank": i + 1, "name": e.name, "smiles": e.smiles, "score": d.score, "target": target.name, "docked": d.ligand.docked, "stereo_chosen": d.ligand.stereo_chosen}))
         .collect();
-    let chosen = screen.ranked.iter().filter(|(_, d)| d.stereo_chosen).count();
+    let chosen = screen.ranked.iter().filter(|(_, d)| d.ligand.stereo_chosen).count();
     if chosen > 0 {
         eprintln!("note: {chosen} ligands left stereo open; the embedding chose one isomer each (column docked)");
     }

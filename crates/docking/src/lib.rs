@@ -193,13 +193,8 @@ pub struct Docking {
     pub score: f64,
     /// Every pose Vina kept, best first.
     pub poses: Vec<Pose>,
-    /// The prepared ligand the poses place (a molfile with hydrogens).
-    #[serde(skip)]
-    pub ligand: String,
-    /// The isomer docked ([`Ligand::docked`]).
-    pub docked: String,
-    /// Whether the embedding chose stereo the input left open.
-    pub stereo_chosen: bool,
+    /// The prepared ligand the poses place, with the isomer docked.
+    pub ligand: Ligand,
 }
 
 impl Docking {
@@ -210,27 +205,15 @@ impl Docking {
     pub fn pose_sdf(&self, i: usize, title: &str) -> Result<String, DockingError> {
         let pose = &self.poses[i];
         let bad = |reason: String| DockingError::Pose { pose: i + 1, reason };
-        let placed = pose
-            .pdbqt
-            .lines()
-            .filter(|l| l.starts_with("ATOM") || l.starts_with("HETATM"))
-            .map(|l| {
-                let field = |r: std::ops::Range<usize>| l.get(r).map(str::trim).unwrap_or("");
-                let serial: u32 =
-                    field(6..11).parse().map_err(|_| bad(format!("atom line {l:?}")))?;
-                let xyz: Vec<f64> = [30..38, 38..46, 46..54]
-                    .into_iter()
-                    .map(|r| field(r).parse().map_err(|_| bad(format!("coordinates in {l:?}"))))
-                    .collect::<Result<_, _>>()?;
-                Ok(chem::PlacedAtom {
-                    index: serial.saturating_sub(1),
-                    x: xyz[0],
-                    y: xyz[1],
-                    z: xyz[2],
-                })
+        let placed = atom_records(&pose.pdbqt)
+            .map(|AtomRecord { line, serial, xyz }| {
+                let serial = serial.ok_or_else(|| bad(format!("atom line {line:?}")))?;
+                let [x, y, z] = xyz.ok_or_else(|| bad(format!("coordinates in {line:?}")))?;
+                Ok(chem::PlacedAtom { index: serial.saturating_sub(1), x, y, z })
             })
             .collect::<Result<Vec<_>, DockingError>>()?;
-        let posed = chem::place_pose(&self.ligand, &placed).map_err(|e| bad(e.to_string()))?;
+        let posed =
+            chem::place_pose(&self.ligand.molblock, &placed).map_err(|e| bad(e.to_string()))?;
         let mut out = String::new();
         let data = [
             ("minimizedAffinity", format!("{}", pose.affinity)),
@@ -240,6 +223,27 @@ impl Docking {
         chem::sdf::write_record(&mut out, title, &posed, &data);
         Ok(out)
     }
+}
+
+/// One ATOM or HETATM record of a PDB or PDBQT text; a field that does not
+/// parse is `None`.
+pub(crate) struct AtomRecord<'a> {
+    line: &'a str,
+    serial: Option<u32>,
+    xyz: Option<[f64; 3]>,
+}
+
+/// The atom records of `text`, read by their fixed columns.
+pub(crate) fn atom_records(text: &str) -> impl Iterator<Item = AtomRecord<'_>> {
+    text.lines().filter(|l| l.starts_with("ATOM") || l.starts_with("HETATM")).map(|line| {
+        let field = |r: std::ops::Range<usize>| line.get(r).map(str::trim);
+        let number = |r| field(r).and_then(|v| v.parse::<f64>().ok());
+        let xyz = match (number(30..38), number(38..46), number(46..54)) {
+            (Some(x), Some(y), Some(z)) => Some([x, y, z]),
+            _ => None,
+        };
+        AtomRecord { line, serial: field(6..11).and_then(|v| v.parse().ok()), xyz }
+    })
 }
 
 /// Docks a prepared ligand into `target`. `progress` gets the fraction of
@@ -317,14 +321,7 @@ pub fn dock(
         program: "vina",
         reason: "no pose found in the box".into(),
     })?;
-    Ok(Docking {
-        target: target.name.to_string(),
-        score,
-        poses,
-        ligand: ligand.molblock.clone(),
-        docked: ligand.docked.clone(),
-        stereo_chosen: ligand.stereo_chosen,
-    })
+    Ok(Docking { target: target.name.to_string(), score, poses, ligand: ligand.clone() })
 }
 
 /// The stars of Vina's full progress bar.

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::{DockingError, Engines};
+use crate::{atom_records, DockingError, Engines};
 
 /// A prepared receptor and its search box.
 #[derive(Debug, Clone, Serialize)]
@@ -77,21 +77,12 @@ impl Target {
                 )?
             }
         };
-        let records: Vec<&str> =
-            receptor.lines().filter(|l| l.starts_with("ATOM") || l.starts_with("HETATM")).collect();
-        if records.is_empty() {
+        let atoms = atom_records(&receptor).count();
+        if atoms == 0 {
             return Err(bad("no ATOM or HETATM records".into()));
         }
-        let atoms = records.len();
-        let inside = records
-            .iter()
-            .filter_map(|l| {
-                let xyz: Vec<f64> = [30..38, 38..46, 46..54]
-                    .into_iter()
-                    .filter_map(|r| l.get(r).and_then(|v| v.trim().parse().ok()))
-                    .collect();
-                (xyz.len() == 3).then_some(xyz)
-            })
+        let inside = atom_records(&receptor)
+            .filter_map(|r| r.xyz)
             .filter(|xyz| (0..3).all(|k| (xyz[k] - center[k]).abs() <= size[k] / 2.0))
             .count();
         if inside == 0 {

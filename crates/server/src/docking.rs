@@ -93,7 +93,7 @@ async fn resolve_target(r: &mut DockRequest) -> Result<Value, ApiError> {
 }
 
 /// The target of a queued job (see [`resolve_target`]).
-fn job_target(params: &Value) -> Result<docking::Target, String> {
+fn job_target(engines: &docking::Engines, params: &Value) -> Result<docking::Target, String> {
     let name = params["target"].as_str().unwrap_or_default();
     let receptor = &params["receptor"];
     if receptor.is_null() {
@@ -106,9 +106,8 @@ fn job_target(params: &Value) -> Result<docking::Target, String> {
     let (Some(center), Some(size)) = (xyz(&receptor["center"]), xyz(&receptor["size"])) else {
         return Err("the job's receptor box is damaged".into());
     };
-    let engines = docking::Engines::find().map_err(|e| e.to_string())?;
     let pdbqt = receptor["pdbqt"].as_str().unwrap_or_default();
-    docking::Target::custom(&engines, name, pdbqt, docking::ReceptorFormat::Pdbqt, center, size)
+    docking::Target::custom(engines, name, pdbqt, docking::ReceptorFormat::Pdbqt, center, size)
         .map_err(|e| e.to_string())
 }
 
@@ -168,7 +167,8 @@ pub(crate) async fn targets() -> Response {
 /// own; failures are logged with their reason and the rest go on.
 pub(crate) async fn run(state: &AppState, ctx: JobContext) -> Result<Value, String> {
     let params = ctx.job.params.clone();
-    let target = job_target(&params)?;
+    let engines = docking::Engines::find().map_err(|e| e.to_string())?;
+    let target = job_target(&engines, &params)?;
     let search = docking::Search {
         seed: params["seed"].as_u64().unwrap_or(u64::from(docking::DOCKSTRING_SEED)) as u32,
         cpus: 1,
@@ -183,7 +183,6 @@ pub(crate) async fn run(state: &AppState, ctx: JobContext) -> Result<Value, Stri
             smiles: l["smiles"].as_str().unwrap_or("").to_owned(),
         })
         .collect();
-    let engines = docking::Engines::find().map_err(|e| e.to_string())?;
     let target_name = target.name.to_string();
     let total = entries.len();
     let ctx = Arc::new(ctx);
@@ -229,7 +228,7 @@ pub(crate) async fn run(state: &AppState, ctx: JobContext) -> Result<Value, Stri
         .map(|(i, (e, d))| {
             json!({
                 "rank": i + 1, "name": e.name, "smiles": e.smiles, "score": d.score,
-                "docked": d.docked, "stereo_chosen": d.stereo_chosen,
+                "docked": d.ligand.docked, "stereo_chosen": d.ligand.stereo_chosen,
             })
         })
         .collect();
