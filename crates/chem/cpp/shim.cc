@@ -156,19 +156,207 @@ std::unique_ptr<ROMol> mol_from_trusted_smiles(rust::Str smiles) {
   });
 }
 
-rust::Vec<uint8_t> mol_to_pickle(const ROMol &mol) {
-  std::string bytes;
-  RDKit::MolPickler::pickleMol(mol, bytes);
+namespace {
+// The packed form of a sanitised molecule: RDKit's own perception (atom and
+// bond flags, hybridisation, stereo, the ring sets) stored field by field
+// and set back on a new molecule without running any perception again.
+// RDKit's pickle holds the same, but its reader goes through an iostream per
+// field and costs several times the substructure match it serves; this is
+// the structure store's read path, so every candidate pays it.
+//
+//   u8 kind: 0 = an RDKit pickle follows (molecules the packed form cannot
+//            hold: query features, atom or bond properties, stereo groups,
+//            over 65,534 atoms), 1 = packed:
+//   u16 atoms, u16 bonds, u16 rings
+//   atoms × 10: atomic number, charge (i8), explicit Hs, flags (1 aromatic,
+//               2 no implicit Hs), chiral tag, hybridisation, radicals, 0,
+//               isotope (u16)
+//   bonds × 12: begin (u16), end (u16), type, flags (1 aromatic,
+//               2 conjugated), stereo, direction, stereo atoms (2 × u16,
+//               0xffff when none)
+//   rings: u16 size, then size atom indices and size bond indices (u16)
+// All integers little-endian.
+constexpr uint8_t kPackedPickle = 0;
+constexpr uint8_t kPacked = 1;
+constexpr uint16_t kNoAtom = 0xffff;
+
+bool packable(const ROMol &mol) {
+  if (mol.getNumAtoms() >= kNoAtom || mol.getNumBonds() >= kNoAtom ||
+      !mol.getStereoGroups().empty() || !mol.getRingInfo()->isInitialized() ||
+      mol.getRingInfo()->numRings() >= kNoAtom) {
+    return false;
+  }
+  for (const auto atom : mol.atoms()) {
+    if (atom->hasQuery() || atom->getAtomicNum() > 255 || atom->getFormalCharge() < -128 ||
+        atom->getFormalCharge() > 127 || atom->getNumExplicitHs() > 255 ||
+        atom->getNumRadicalElectrons() > 255 || atom->getIsotope() > 65535 ||
+        !atom->getPropList(false, false).empty()) {
+      return false;
+    }
+  }
+  for (const auto bond : mol.bonds()) {
+    const auto &stereo_atoms = bond->getStereoAtoms();
+    if (bond->hasQuery() || !bond->getPropList(false, false).empty() ||
+        (!stereo_atoms.empty() && stereo_atoms.size() != 2)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void put_u16(rust::Vec<uint8_t> &out, unsigned int value) {
+  out.push_back(static_cast<uint8_t>(value & 0xff));
+  out.push_back(static_cast<uint8_t>(value >> 8));
+}
+
+// Reads through a plain pointer: indexing a rust::Slice calls into Rust for
+// its length and address on every byte.
+class Reader {
+ public:
+  explicit Reader(rust::Slice<const uint8_t> bytes)
+      : at_(bytes.data()), end_(bytes.data() + bytes.size()) {}
+  uint8_t u8() {
+    if (at_ == end_) throw std::runtime_error("packed molecule is truncated");
+    return *at_++;
+  }
+  uint16_t u16() {
+    uint16_t low = u8();
+    return static_cast<uint16_t>(low | (u8() << 8));
+  }
+  bool done() const { return at_ == end_; }
+
+ private:
+  const uint8_t *at_;
+  const uint8_t *end_;
+};
+}  // namespace
+
+rust::Vec<uint8_t> mol_to_packed(const ROMol &mol) {
   rust::Vec<uint8_t> out;
-  out.reserve(bytes.size());
-  for (char c : bytes) out.push_back(static_cast<uint8_t>(c));
+  if (!packable(mol)) {
+    std::string bytes;
+    RDKit::MolPickler::pickleMol(mol, bytes);
+    out.reserve(bytes.size() + 1);
+    out.push_back(kPackedPickle);
+    for (char c : bytes) out.push_back(static_cast<uint8_t>(c));
+    return out;
+  }
+  const auto rings = mol.getRingInfo();
+  out.reserve(7 + 10 * mol.getNumAtoms() + 12 * mol.getNumBonds());
+  out.push_back(kPacked);
+  put_u16(out, mol.getNumAtoms());
+  put_u16(out, mol.getNumBonds());
+  put_u16(out, rings->numRings());
+  for (const auto atom : mol.atoms()) {
+    out.push_back(static_cast<uint8_t>(atom->getAtomicNum()));
+    out.push_back(static_cast<uint8_t>(static_cast<int8_t>(atom->getFormalCharge())));
+    out.push_back(static_cast<uint8_t>(atom->getNumExplicitHs()));
+    out.push_back(static_cast<uint8_t>((atom->getIsAromatic() ? 1 : 0) |
+                                       (atom->getNoImplicit() ? 2 : 0)));
+    out.push_back(static_cast<uint8_t>(atom->getChiralTag()));
+    out.push_back(static_cast<uint8_t>(atom->getHybridization()));
+    out.push_back(static_cast<uint8_t>(atom->getNumRadicalElectrons()));
+    out.push_back(0);
+    put_u16(out, atom->getIsotope());
+  }
+  for (const auto bond : mol.bonds()) {
+    put_u16(out, bond->getBeginAtomIdx());
+    put_u16(out, bond->getEndAtomIdx());
+    out.push_back(static_cast<uint8_t>(bond->getBondType()));
+    out.push_back(static_cast<uint8_t>((bond->getIsAromatic() ? 1 : 0) |
+                                       (bond->getIsConjugated() ? 2 : 0)));
+    out.push_back(static_cast<uint8_t>(bond->getStereo()));
+    out.push_back(static_cast<uint8_t>(bond->getBondDir()));
+    const auto &stereo_atoms = bond->getStereoAtoms();
+    put_u16(out, stereo_atoms.empty() ? kNoAtom : stereo_atoms[0]);
+    put_u16(out, stereo_atoms.empty() ? kNoAtom : stereo_atoms[1]);
+  }
+  for (size_t ring = 0; ring < rings->numRings(); ++ring) {
+    const auto &atoms = rings->atomRings()[ring];
+    const auto &bonds = rings->bondRings()[ring];
+    put_u16(out, atoms.size());
+    for (int a : atoms) put_u16(out, a);
+    for (int b : bonds) put_u16(out, b);
+  }
   return out;
 }
 
-std::unique_ptr<ROMol> mol_from_pickle(rust::Slice<const uint8_t> bytes) {
-  std::string text(reinterpret_cast<const char *>(bytes.data()), bytes.size());
-  auto mol = std::make_unique<ROMol>();
-  RDKit::MolPickler::molFromPickle(text, mol.get());
+std::unique_ptr<ROMol> mol_from_packed(rust::Slice<const uint8_t> bytes) {
+  if (bytes.empty()) throw std::runtime_error("packed molecule is empty");
+  if (bytes[0] == kPackedPickle) {
+    std::string text(reinterpret_cast<const char *>(bytes.data()) + 1, bytes.size() - 1);
+    auto mol = std::make_unique<ROMol>();
+    RDKit::MolPickler::molFromPickle(text, mol.get());
+    return mol;
+  }
+  if (bytes[0] != kPacked) throw std::runtime_error("unknown kind of packed molecule");
+  Reader in(bytes);
+  in.u8();
+  const unsigned int num_atoms = in.u16(), num_bonds = in.u16(), num_rings = in.u16();
+  auto mol = std::make_unique<RDKit::RWMol>();
+  std::vector<uint8_t> stereo;
+  std::vector<std::pair<uint16_t, uint16_t>> stereo_atoms;
+  stereo.reserve(num_bonds);
+  stereo_atoms.reserve(num_bonds);
+  for (unsigned int i = 0; i < num_atoms; ++i) {
+    auto atom = new RDKit::Atom(in.u8());
+    mol->addAtom(atom, false, true);
+    atom->setFormalCharge(static_cast<int8_t>(in.u8()));
+    atom->setNumExplicitHs(in.u8());
+    const uint8_t flags = in.u8();
+    atom->setIsAromatic(flags & 1);
+    atom->setNoImplicit(flags & 2);
+    atom->setChiralTag(static_cast<RDKit::Atom::ChiralType>(in.u8()));
+    atom->setHybridization(static_cast<RDKit::Atom::HybridizationType>(in.u8()));
+    atom->setNumRadicalElectrons(in.u8());
+    in.u8();
+    atom->setIsotope(in.u16());
+  }
+  for (unsigned int i = 0; i < num_bonds; ++i) {
+    const unsigned int begin = in.u16(), end = in.u16();
+    if (begin >= num_atoms || end >= num_atoms || begin == end) {
+      throw std::runtime_error("packed molecule has a bad bond");
+    }
+    auto bond = new RDKit::Bond(static_cast<RDKit::Bond::BondType>(in.u8()));
+    bond->setOwningMol(mol.get());
+    bond->setBeginAtomIdx(begin);
+    bond->setEndAtomIdx(end);
+    const uint8_t flags = in.u8();
+    bond->setIsAromatic(flags & 1);
+    bond->setIsConjugated(flags & 2);
+    stereo.push_back(in.u8());
+    bond->setBondDir(static_cast<RDKit::Bond::BondDir>(in.u8()));
+    stereo_atoms.push_back({in.u16(), in.u16()});
+    mol->addBond(bond, true);
+  }
+  // Stereo atoms must be bonded neighbours, so they are set once every bond
+  // is in place.
+  for (unsigned int i = 0; i < num_bonds; ++i) {
+    auto bond = mol->getBondWithIdx(i);
+    const auto [first, second] = stereo_atoms[i];
+    if (first != kNoAtom) {
+      if (first >= num_atoms || second >= num_atoms) {
+        throw std::runtime_error("packed molecule has bad stereo atoms");
+      }
+      bond->setStereoAtoms(first, second);
+    }
+    bond->setStereo(static_cast<RDKit::Bond::BondStereo>(stereo[i]));
+  }
+  auto rings = mol->getRingInfo();
+  rings->initialize();
+  RDKit::INT_VECT ring_atoms, ring_bonds;
+  for (unsigned int r = 0; r < num_rings; ++r) {
+    const unsigned int size = in.u16();
+    ring_atoms.resize(size);
+    ring_bonds.resize(size);
+    for (auto &a : ring_atoms) a = in.u16();
+    for (auto &b : ring_bonds) b = in.u16();
+    rings->addRing(ring_atoms, ring_bonds);
+  }
+  if (!in.done()) throw std::runtime_error("packed molecule has trailing bytes");
+  // Valences are derived from the bonds and Hs just set, by RDKit, as the
+  // sanitiser derived them when the molecule was packed.
+  for (auto atom : mol->atoms()) atom->updatePropertyCache(false);
   return mol;
 }
 
@@ -388,7 +576,7 @@ InchiResult inchi(const ROMol &mol) {
       inchi_Stereo0D s;
       std::memset(&s, 0, sizeof(s));
       s.type = INCHI_StereoType_DoubleBond;
-      s.central_atom = NO_ATOM;
+      s.central_atom = kNoAtom;
       s.neighbor[0] = static_cast<AT_NUM>(ends[0]);
       s.neighbor[1] = static_cast<AT_NUM>(bond->getBeginAtomIdx());
       s.neighbor[2] = static_cast<AT_NUM>(bond->getEndAtomIdx());

@@ -22,8 +22,8 @@ using RDKit::ROMol;
 
 std::unique_ptr<ROMol> mol_from_smiles(rust::Str smiles);
 std::unique_ptr<ROMol> mol_from_trusted_smiles(rust::Str smiles);
-rust::Vec<uint8_t> mol_to_pickle(const ROMol &mol);
-std::unique_ptr<ROMol> mol_from_pickle(rust::Slice<const uint8_t> bytes);
+rust::Vec<uint8_t> mol_to_packed(const ROMol &mol);
+std::unique_ptr<ROMol> mol_from_packed(rust::Slice<const uint8_t> bytes);
 std::unique_ptr<ROMol> mol_from_smarts(rust::Str smarts);
 std::unique_ptr<ROMol> mol_from_molblock(rust::Str block);
 std::unique_ptr<ROMol> clone_mol(const ROMol &mol);

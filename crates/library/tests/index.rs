@@ -99,6 +99,17 @@ async fn index_follows_appends_and_rebuilds(ctx: &Ctx) {
     let index = registry.fingerprint_index_in(kind, &dir).await.unwrap();
     assert_current(&registry, &index, &dir, &scratch).await;
 
+    // A structure store of another format version is rebuilt, and the
+    // version-1 file of an older Soyaku is removed.
+    let store = dir.join(library::structures::FILE_NAME);
+    let mut bytes = std::fs::read(&store).unwrap();
+    bytes[8] = 1;
+    std::fs::write(&store, bytes).unwrap();
+    let old_store = dir.join("structures-v1.sst");
+    std::fs::write(&old_store, b"an RDKit pickle store").unwrap();
+    assert_current(&registry, &index, &dir, &scratch).await;
+    assert!(!old_store.exists());
+
     // The index of another registry (fewer parents than it holds) is rebuilt.
     let other = ctx.registry().await;
     import_lines(&other, ctx.dir(), "d.smi", &lines[..100]).await;
