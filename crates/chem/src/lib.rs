@@ -112,8 +112,8 @@ impl Molecule {
     /// The molecule in Soyaku's packed binary form: what RDKit perceived
     /// (flags, hybridisation, stereo, rings) stored as it is, so that
     /// [`Molecule::from_packed`] rebuilds the molecule without perceiving
-    /// anything again: several times faster than RDKit's own pickle reads
-    /// back, and the read path of every substructure candidate. Molecules
+    /// anything again; it is the read path of every substructure candidate,
+    /// so it avoids the per-field stream reads of RDKit's pickle. Molecules
     /// the packed form cannot hold (query features, atom properties,
     /// stereo groups) are stored as RDKit pickles inside it.
     pub fn to_packed(&self) -> Vec<u8> {

@@ -1,9 +1,9 @@
 //! The structure store: every parent in Soyaku's packed molecule form
 //! ([`chem::Molecule::to_packed`]) in one memory-mapped file beside the
 //! search indexes, so that substructure verification reads molecules without
-//! a database round trip or any perception: a packed molecule reads back
-//! about four times faster than RDKit's pickle and ten times faster than a
-//! SMILES parse. Version 1 held RDKit pickles; a version-1 file is rebuilt.
+//! a database round trip, a parse or any perception. Version 1 held RDKit
+//! pickles, whose reader goes field by field through an iostream; a
+//! version-1 file is rebuilt.
 //!
 //! Layout (little-endian `u64` unless said otherwise):
 //!
