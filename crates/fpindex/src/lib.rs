@@ -125,6 +125,11 @@ impl Ord for Worst {
     }
 }
 
+/// How many fingerprints top-k search scores one by one before it turns
+/// to a threshold search at the k-th score found: enough for a good floor,
+/// a small part of a large index.
+const SEED_POSITIONS: usize = 4096;
+
 /// Runs `scan` over `range`, split across all threads when the range is
 /// large enough to repay starting them; results keep the range's order.
 fn in_parallel<T: Send>(
@@ -351,17 +356,60 @@ impl Index {
         hits
     }
 
-    /// The `k` best fingerprints, best first. Buckets are visited in order of
-    /// falling bound; the search stops once no bucket left can beat (or tie)
-    /// the k-th best score.
+    /// The `k` best fingerprints, best first. A short walk over the buckets
+    /// of highest bound (the query's own popcount first) finds k
+    /// fingerprints; the k-th of their scores, `t`, is a floor under the
+    /// true k-th best, so a threshold search at `t` holds every one of the
+    /// true best k and runs on the threshold scan's kernel and threads
+    /// instead of scoring each fingerprint on its own.
     pub fn top_k(&self, query: &[u64], metric: Metric, k: usize) -> Vec<Hit> {
+        self.top_k_on(query, metric, k, true)
+    }
+
+    /// [`Index::top_k`] on all threads or, for callers that spread many
+    /// queries over the threads themselves, on the calling thread alone.
+    pub(crate) fn top_k_on(
+        &self,
+        query: &[u64],
+        metric: Metric,
+        k: usize,
+        all_threads: bool,
+    ) -> Vec<Hit> {
         let q = self.check_query(query) as usize;
         if k == 0 || self.is_empty() {
             return Vec::new();
         }
+        let (seed, exact) = self.top_k_walk(query, q, metric, k, SEED_POSITIONS);
+        if exact {
+            return seed;
+        }
+        let floor = seed[k - 1].score;
+        let mut hits = self.threshold_unsorted(query, metric, floor, all_threads);
+        if hits.len() > k {
+            hits.select_nth_unstable_by(k - 1, rank);
+            hits.truncate(k);
+        }
+        hits.sort_by(rank);
+        hits
+    }
+
+    /// The best `k` of the buckets visited in order of falling bound, and
+    /// whether they are the index's best k: the walk stops once no bucket
+    /// left can beat (or tie) the k-th best score (exact), or once the heap
+    /// is full and `enough` positions have been read (then the k-th score
+    /// is only a floor for [`Index::top_k`]).
+    fn top_k_walk(
+        &self,
+        query: &[u64],
+        q: usize,
+        metric: Metric,
+        k: usize,
+        enough: usize,
+    ) -> (Vec<Hit>, bool) {
         let max_c = self.buckets().len() - 2;
         let kernel = kernel::intersection();
         let mut heap: BinaryHeap<Worst> = BinaryHeap::with_capacity(k + 1);
+        let (mut read, mut exact) = (0, true);
         // Two cursors walk away from c = q: `down` over c < q, `up` over c >= q.
         let mut down = q.min(max_c + 1);
         let mut up = q;
@@ -374,8 +422,14 @@ impl Index {
                 (_, Some(a)) => (up, a),
                 (Some(b), None) => (down - 1, b),
             };
-            if heap.len() == k && bound < heap.peek().expect("heap is full").0.score {
-                break;
+            if heap.len() == k {
+                if bound < heap.peek().expect("heap is full").0.score {
+                    break;
+                }
+                if read >= enough {
+                    exact = false;
+                    break;
+                }
             }
             if c < q {
                 down -= 1;
@@ -393,10 +447,11 @@ impl Index {
                     heap.push(Worst(hit));
                 }
             }
+            read += self.bucket(c).len();
         }
         let mut hits: Vec<Hit> = heap.into_iter().map(|w| w.0).collect();
         hits.sort_by(rank);
-        hits
+        (hits, exact)
     }
 
     /// Ids of the fingerprints that have every bit of `query` set (the

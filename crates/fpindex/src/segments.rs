@@ -101,7 +101,9 @@ impl Segments {
 
     /// [`Segments::top_k`] for many queries, shared among the threads.
     pub fn top_k_many(&self, queries: &[Vec<u64>], metric: Metric, k: usize) -> Vec<Vec<Hit>> {
-        parallel::map(queries, parallel::cores(), |query| self.top_k(query, metric, k))
+        parallel::map(queries, parallel::cores(), |query| {
+            self.merge(|p| p.top_k_on(query, metric, k, false), k)
+        })
     }
 
     /// [`Index::supersets`] over every segment, in one popcount order

@@ -96,3 +96,22 @@ fn large_threshold_search_splits_across_threads_and_stays_exact() {
     assert!(expected.len() > 100);
     assert_eq!(index.threshold(&query, Metric::Tanimoto, 0.2), expected);
 }
+
+/// Past a few thousand fingerprints top-k turns into a threshold search at
+/// the k-th score of its first buckets; on a large index every k, metric
+/// and kind of query still gives exactly the brute-force best k.
+#[test]
+fn large_top_k_through_a_threshold_floor_stays_exact() {
+    let mut next = support::xorshift(0x2545f4914f6cdd1du64);
+    let fps: Vec<(u64, Vec<u64>)> =
+        (0..40_000).map(|i| (i, (0..WORDS).map(|_| next() & next()).collect())).collect();
+    let queries = [fps[7].1.clone(), fps[31_000].1.clone(), (0..WORDS).map(|_| next()).collect()];
+    let index = Index::build(WORDS, fps);
+    let metrics = [Metric::Tanimoto, Metric::Tversky { alpha: 0.9, beta: 0.1 }];
+    for (query, metric) in queries.iter().flat_map(|q| metrics.map(|m| (q, m))) {
+        let all = index.scan_trivial_but_slow(query, metric);
+        for k in [1, 10, 1000, 20_000] {
+            assert_eq!(index.top_k(query, metric, k), all[..k], "k = {k}, {metric:?}");
+        }
+    }
+}
