@@ -576,7 +576,7 @@ InchiResult inchi(const ROMol &mol) {
       inchi_Stereo0D s;
       std::memset(&s, 0, sizeof(s));
       s.type = INCHI_StereoType_DoubleBond;
-      s.central_atom = kNoAtom;
+      s.central_atom = NO_ATOM;
       s.neighbor[0] = static_cast<AT_NUM>(ends[0]);
       s.neighbor[1] = static_cast<AT_NUM>(bond->getBeginAtomIdx());
       s.neighbor[2] = static_cast<AT_NUM>(bond->getEndAtomIdx());
