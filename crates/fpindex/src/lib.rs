@@ -358,8 +358,8 @@ impl Index {
 
     /// The `k` best fingerprints, best first. A short walk over the buckets
     /// of highest bound (the query's own popcount first) finds k
-    /// fingerprints; the k-th of their scores, `t`, is a floor under the
-    /// true k-th best, so a threshold search at `t` holds every one of the
+    /// fingerprints; the k-th of their scores is a floor under the true
+    /// k-th best, so a threshold search at that floor holds every one of the
     /// true best k and runs on the threshold scan's kernel and threads
     /// instead of scoring each fingerprint on its own.
     pub fn top_k(&self, query: &[u64], metric: Metric, k: usize) -> Vec<Hit> {
