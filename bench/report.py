@@ -64,7 +64,10 @@ def main():
     row("top-1000, median ms", f"{k1000:.2f}",
         f"{chemfp:.1f} (chemfp 3.3 published mean, 27 ms at 1.8M, scaled)", f"{chemfp / k1000:.1f}x")
     frac = ours["scan_gb_s"] / ours["bandwidth_gb_s"]
-    row("scan during threshold searches, GB/s", f"{ours['scan_gb_s']:.1f}",
+    # Effective: the bytes of every fingerprint the popcount bound admits,
+    # over the time taken. The block bound reads 32 bytes of most of them
+    # instead of 256, so this can pass the bandwidth.
+    row("effective scan rate during threshold searches, GB/s", f"{ours['scan_gb_s']:.1f}",
         f"{ours['bandwidth_gb_s']:.1f} (memory read bandwidth)", f"{100 * frac:.0f}% of bandwidth")
     sub = ours["substructure_ms"]
     theirs = peers["substruct"]["substructure_ms"]

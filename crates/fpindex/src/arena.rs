@@ -213,6 +213,6 @@ impl Index {
         {
             return Err(corrupt("bucket table out of order".into()));
         }
-        Ok(Index { words, storage })
+        Ok(Index::with_blocks(words, storage))
     }
 }

@@ -3,16 +3,94 @@
 //! (AVX-512 VPOPCNTDQ, then POPCNT, then portable code); every variant is
 //! tested against [`intersection_trivial_but_slow`].
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 /// A kernel: popcount of the intersection of two equally long word slices.
 pub type Kernel = fn(&[u64], &[u64]) -> u32;
 
-/// A scan: for each fingerprint of `fingerprints` (laid end to end, each as
-/// long as `query`), the pair (its index, common bits) when the fingerprint
-/// shares at least `need` bits with the query, appended to `hits`. One call
-/// per popcount bucket keeps the popcount inline in the loop.
-pub type Scan = fn(query: &[u64], fingerprints: &[u64], need: u32, hits: &mut Vec<(u32, u32)>);
+/// A scan: for each position `p` of `positions`, the pair
+/// (`p - positions.start`, common bits) when the fingerprint at `p` (of
+/// `fingerprints`, laid end to end, each as long as the query) shares at
+/// least `need` bits with the query, appended to `hits` in position order.
+/// One call per popcount bucket keeps the popcount inline in the loop.
+///
+/// `tiles` holds the block counts of every fingerprint (see [`tile_blocks`]).
+/// Two fingerprints share at most `Σ min(query_b, candidate_b)` bits over
+/// their blocks `b`, so a fingerprint whose sum is below `need` is passed
+/// over on its summary bytes without its own being read.
+pub type Scan = fn(
+    query: &Query,
+    fingerprints: &[u64],
+    tiles: &[u8],
+    positions: Range<usize>,
+    need: u32,
+    hits: &mut Vec<(u32, u32)>,
+);
+
+/// Words counted into one block: 64 bits, so that a count fits a byte.
+/// Finer blocks bound common bits more tightly; on 2048-bit Morgan
+/// fingerprints of drug-like molecules, 32 blocks leave about one
+/// fingerprint in a thousand to read at a threshold of 0.64, 16 blocks
+/// about one in ten.
+const BLOCK_WORDS: usize = 1;
+
+/// Fingerprints per tile: the counts of one block for 64 consecutive
+/// positions are 64 consecutive bytes, one AVX-512 register, so a tile's
+/// bounds are summed for 64 fingerprints at once.
+pub const TILE: usize = 64;
+
+fn block_counts(fingerprint: &[u64]) -> impl Iterator<Item = u8> + '_ {
+    fingerprint.chunks(BLOCK_WORDS).map(|b| b.iter().map(|w| w.count_ones()).sum::<u32>() as u8)
+}
+
+/// Block counts per fingerprint of `words` words.
+pub fn blocks_per(words: usize) -> usize {
+    words.div_ceil(BLOCK_WORDS)
+}
+
+/// The block counts of the fingerprints of `tiles` (tile numbers), tile by
+/// tile, block-major within a tile: count `b` of position `p` is at
+/// `((p / TILE) * blocks + b) * TILE + p % TILE`, counted from the first
+/// tile. Positions past the end of `fingerprints` count zero.
+pub fn tile_blocks(words: usize, fingerprints: &[u64], tiles: Range<usize>) -> Vec<u8> {
+    let per = blocks_per(words);
+    let mut out = vec![0u8; tiles.len() * per * TILE];
+    let first = tiles.start * TILE;
+    let last = (tiles.end * TILE).min(fingerprints.len() / words);
+    for p in first..last {
+        let fp = &fingerprints[p * words..(p + 1) * words];
+        let base = (p - first) / TILE * per * TILE + p % TILE;
+        for (b, count) in block_counts(fp).enumerate() {
+            out[base + b * TILE] = count;
+        }
+    }
+    out
+}
+
+/// A query fingerprint with its block counts and popcount.
+#[derive(Debug, Clone)]
+pub struct Query {
+    words: Vec<u64>,
+    blocks: Vec<u8>,
+    popcount: u32,
+}
+
+impl Query {
+    /// The query `words` and its block counts.
+    pub fn new(words: &[u64]) -> Query {
+        Query {
+            words: words.to_vec(),
+            blocks: block_counts(words).collect(),
+            popcount: words.iter().map(|w| w.count_ones()).sum(),
+        }
+    }
+
+    /// The fingerprint.
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+}
 
 /// The kernels built for one instruction set.
 #[derive(Debug, Clone, Copy)]
@@ -68,26 +146,45 @@ pub fn available() -> Vec<Variant> {
     variants
 }
 
-/// The loop every scan shares; inlined into each CPU-specific variant so
-/// that `intersection` is compiled with that variant's instructions.
+/// The loop every scan shares, one position at a time; inlined into each
+/// CPU-specific variant so that `intersection` is compiled with that
+/// variant's instructions.
 #[inline(always)]
 fn scan_with(
-    query: &[u64],
+    query: &Query,
     fingerprints: &[u64],
+    tiles: &[u8],
+    positions: Range<usize>,
     need: u32,
     hits: &mut Vec<(u32, u32)>,
     intersection: impl Fn(&[u64], &[u64]) -> u32,
 ) {
-    for (i, fp) in fingerprints.chunks_exact(query.len()).enumerate() {
-        let common = intersection(query, fp);
+    let words = query.words.len();
+    let per = query.blocks.len();
+    for p in positions.clone() {
+        let base = p / TILE * per * TILE + p % TILE;
+        let bound: u32 = (query.blocks.iter().enumerate())
+            .map(|(b, &qb)| u32::from(qb.min(tiles[base + b * TILE])))
+            .sum();
+        if bound < need {
+            continue;
+        }
+        let common = intersection(&query.words, &fingerprints[p * words..(p + 1) * words]);
         if common >= need {
-            hits.push((i as u32, common));
+            hits.push(((p - positions.start) as u32, common));
         }
     }
 }
 
-fn scan_portable(query: &[u64], fingerprints: &[u64], need: u32, hits: &mut Vec<(u32, u32)>) {
-    scan_with(query, fingerprints, need, hits, portable);
+fn scan_portable(
+    q: &Query,
+    fps: &[u64],
+    tiles: &[u8],
+    positions: Range<usize>,
+    need: u32,
+    hits: &mut Vec<(u32, u32)>,
+) {
+    scan_with(q, fps, tiles, positions, need, hits, portable);
 }
 
 /// Bit by bit; the reference every kernel must equal.
@@ -107,7 +204,9 @@ fn portable(a: &[u64], b: &[u64]) -> u32 {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
+    use super::{Query, TILE};
     use std::arch::x86_64::*;
+    use std::ops::Range;
 
     pub(super) fn popcnt(a: &[u64], b: &[u64]) -> u32 {
         // SAFETY: chosen only after `is_x86_feature_detected!("popcnt")`.
@@ -120,51 +219,136 @@ mod x86 {
         a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum()
     }
 
-    pub(super) fn scan_popcnt(q: &[u64], fps: &[u64], need: u32, hits: &mut Vec<(u32, u32)>) {
+    type Hits = Vec<(u32, u32)>;
+
+    pub(super) fn scan_popcnt(
+        q: &Query,
+        fps: &[u64],
+        tiles: &[u8],
+        positions: Range<usize>,
+        need: u32,
+        hits: &mut Hits,
+    ) {
         // SAFETY: chosen only after `is_x86_feature_detected!("popcnt")`.
-        unsafe { scan_popcnt_impl(q, fps, need, hits) }
+        unsafe { scan_popcnt_impl(q, fps, tiles, positions, need, hits) }
     }
 
     #[target_feature(enable = "popcnt")]
-    unsafe fn scan_popcnt_impl(q: &[u64], fps: &[u64], need: u32, hits: &mut Vec<(u32, u32)>) {
+    unsafe fn scan_popcnt_impl(
+        q: &Query,
+        fps: &[u64],
+        tiles: &[u8],
+        positions: Range<usize>,
+        need: u32,
+        hits: &mut Hits,
+    ) {
         // SAFETY: this function runs only where popcnt is available.
-        super::scan_with(q, fps, need, hits, |a, b| unsafe { popcnt_impl(a, b) });
+        super::scan_with(q, fps, tiles, positions, need, hits, |a, b| unsafe { popcnt_impl(a, b) });
     }
 
-    pub(super) fn scan_avx512(q: &[u64], fps: &[u64], need: u32, hits: &mut Vec<(u32, u32)>) {
-        // SAFETY: chosen only after detecting avx512f and avx512vpopcntdq.
-        unsafe { scan_avx512_impl(q, fps, need, hits) }
+    pub(super) fn scan_avx512(
+        q: &Query,
+        fps: &[u64],
+        tiles: &[u8],
+        positions: Range<usize>,
+        need: u32,
+        hits: &mut Hits,
+    ) {
+        // SAFETY: chosen only after detecting avx512f, avx512bw and
+        // avx512vpopcntdq.
+        unsafe { scan_avx512_impl(q, fps, tiles, positions, need, hits) }
     }
 
-    #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
-    unsafe fn scan_avx512_impl(q: &[u64], fps: &[u64], need: u32, hits: &mut Vec<(u32, u32)>) {
-        if q.len() == 32 {
-            // 2048-bit fingerprints, the common case: the query stays in
-            // four registers and each candidate is four loads.
-            // SAFETY: as above.
-            unsafe { scan_avx512_2048(q, fps, need, hits) };
+    #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,popcnt")]
+    unsafe fn scan_avx512_impl(
+        q: &Query,
+        fps: &[u64],
+        tiles: &[u8],
+        positions: Range<usize>,
+        need: u32,
+        hits: &mut Hits,
+    ) {
+        // SAFETY: this function runs only where the AVX-512 features are.
+        unsafe {
+            if q.words.len() == 32 {
+                // 2048-bit fingerprints, the common case: the query stays in
+                // four registers and each candidate is four loads.
+                let query: [__m512i; 4] =
+                    std::array::from_fn(|k| _mm512_loadu_si512(q.words.as_ptr().add(8 * k).cast()));
+                let common = |_: &[u64], fp: &[u64]| {
+                    let mut acc = _mm512_setzero_si512();
+                    for (k, qv) in query.iter().enumerate() {
+                        // SAFETY: each candidate holds 32 words; 8 * k + 8 <= 32.
+                        let x = _mm512_loadu_si512(fp.as_ptr().add(8 * k).cast());
+                        acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_and_si512(*qv, x)));
+                    }
+                    _mm512_reduce_add_epi64(acc) as u32
+                };
+                scan_tiles(q, fps, tiles, positions, need, hits, common);
+            } else {
+                scan_tiles(q, fps, tiles, positions, need, hits, |a, b| avx512_impl(a, b));
+            }
+        }
+    }
+
+    /// Bounds 64 positions at a time: per block, one load of 64 counts, a
+    /// minimum with the query's count and a saturating add; then one
+    /// compare gives the mask of positions worth reading. A sum that
+    /// saturates at 255 is passed on whatever `need` is, so saturation
+    /// never loses a hit. When `need` is the query's whole popcount (the
+    /// superset screen), the test is exact instead: every block must hold
+    /// at least the query's count.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,popcnt")]
+    #[inline]
+    unsafe fn scan_tiles(
+        q: &Query,
+        fps: &[u64],
+        tiles: &[u8],
+        positions: Range<usize>,
+        need: u32,
+        hits: &mut Hits,
+        intersection: impl Fn(&[u64], &[u64]) -> u32,
+    ) {
+        if positions.is_empty() {
             return;
         }
-        // SAFETY: this function runs only where the AVX-512 features are.
-        super::scan_with(q, fps, need, hits, |a, b| unsafe { avx512_impl(a, b) });
-    }
-
-    #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
-    #[inline]
-    unsafe fn scan_avx512_2048(q: &[u64], fps: &[u64], need: u32, hits: &mut Vec<(u32, u32)>) {
-        // SAFETY: q holds 32 words, so the four 64-byte loads stay inside it.
-        let query: [__m512i; 4] =
-            std::array::from_fn(|k| unsafe { _mm512_loadu_si512(q.as_ptr().add(8 * k).cast()) });
-        for (i, fp) in fps.chunks_exact(32).enumerate() {
-            let mut acc = _mm512_setzero_si512();
-            for (k, qv) in query.iter().enumerate() {
-                // SAFETY: each chunk holds 32 words; 8 * k + 8 <= 32.
-                let x = unsafe { _mm512_loadu_si512(fp.as_ptr().add(8 * k).cast()) };
-                acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_and_si512(*qv, x)));
+        let words = q.words.len();
+        let per = q.blocks.len();
+        let superset = need >= q.popcount;
+        let needv = _mm512_set1_epi8(need.min(255) as u8 as i8);
+        for tile in positions.start / TILE..=(positions.end - 1) / TILE {
+            let counts = &tiles[tile * per * TILE..(tile + 1) * per * TILE];
+            let mut mask = if superset {
+                let mut all = !0u64;
+                for (b, &qb) in q.blocks.iter().enumerate() {
+                    // SAFETY: `counts` holds `per` rows of TILE = 64 bytes.
+                    let c = unsafe { _mm512_loadu_si512(counts.as_ptr().add(b * TILE).cast()) };
+                    all &= _mm512_cmpge_epu8_mask(c, _mm512_set1_epi8(qb as i8));
+                }
+                all
+            } else {
+                let mut sum = _mm512_setzero_si512();
+                for (b, &qb) in q.blocks.iter().enumerate() {
+                    // SAFETY: as above.
+                    let c = unsafe { _mm512_loadu_si512(counts.as_ptr().add(b * TILE).cast()) };
+                    sum = _mm512_adds_epu8(sum, _mm512_min_epu8(c, _mm512_set1_epi8(qb as i8)));
+                }
+                _mm512_cmpge_epu8_mask(sum, needv)
+            };
+            let first = tile * TILE;
+            if first < positions.start {
+                mask &= !0u64 << (positions.start - first);
             }
-            let common = _mm512_reduce_add_epi64(acc) as u32;
-            if common >= need {
-                hits.push((i as u32, common));
+            if first + TILE > positions.end {
+                mask &= !0u64 >> (first + TILE - positions.end);
+            }
+            while mask != 0 {
+                let p = first + mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                let common = intersection(&q.words, &fps[p * words..(p + 1) * words]);
+                if common >= need {
+                    hits.push(((p - positions.start) as u32, common));
+                }
             }
         }
     }
@@ -220,20 +404,72 @@ mod tests {
         fn every_scan_finds_what_the_slow_kernel_finds(
             words in prop_oneof![1usize..40, Just(32)],
             seed in proptest::collection::vec(any::<u64>(), 1..400),
-            need in 0u32..60,
+            count in 1usize..700,
+            share in 0.0f64..1.2,
+            cut in (0.0f64..1.0, 0.0f64..1.0),
         ) {
-            let query: Vec<u64> = seed.iter().cycle().take(words).copied().collect();
-            let fps: Vec<u64> = seed.iter().rev().cycle().take(words * 9).map(|w| w.rotate_left(7)).collect();
-            let expected: Vec<(u32, u32)> = fps
-                .chunks_exact(words)
+            // Sparse words (about one bit in eight), as chemical fingerprints
+            // are, so that the block bound passes over some candidates; up
+            // to 40 words, so that some bounds pass 255 and saturate.
+            let sparse = |w: u64| w & w.rotate_left(13) & w.rotate_left(29);
+            let query: Vec<u64> = seed.iter().cycle().take(words).map(|&w| sparse(w)).collect();
+            let fps: Vec<u64> = seed
+                .iter()
+                .rev()
+                .cycle()
                 .enumerate()
-                .map(|(i, fp)| (i as u32, intersection_trivial_but_slow(&query, fp)))
-                .filter(|&(_, common)| common >= need)
+                .map(|(i, w)| sparse(w.rotate_left(7 + i as u32 % 5)))
+                .take(words * count)
                 .collect();
+            let tiles = tile_blocks(words, &fps, 0..count.div_ceil(TILE));
+            let q: u32 = query.iter().map(|w| w.count_ones()).sum();
+            // Up to and past the query's popcount: the superset test.
+            let need = (share * f64::from(q)) as u32;
+            let (a, b) = ((cut.0 * count as f64) as usize, (cut.1 * count as f64) as usize);
+            let positions = a.min(b)..a.max(b);
+            let expected: Vec<(u32, u32)> = positions
+                .clone()
+                .map(|p| (p, intersection_trivial_but_slow(&query, &fps[p * words..(p + 1) * words])))
+                .filter(|&(_, common)| common >= need)
+                .map(|(p, common)| ((p - positions.start) as u32, common))
+                .collect();
+            let query = Query::new(&query);
             for v in available() {
                 let mut hits = Vec::new();
-                (v.scan)(&query, &fps, need, &mut hits);
+                (v.scan)(&query, &fps, &tiles, positions.clone(), need, &mut hits);
                 prop_assert_eq!(&hits, &expected, "scan {}", v.name);
+            }
+        }
+    }
+
+    /// A candidate whose bits all lie in the query shares exactly its own
+    /// popcount with it, and its block bound equals that too: the bound
+    /// must let it through at a `need` of exactly that many bits.
+    #[test]
+    fn a_bound_equal_to_need_is_read() {
+        let mut next = {
+            let mut x = 0x9e37_79b9_7f4a_7c15u64;
+            move || {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x
+            }
+        };
+        for words in [5, 32] {
+            let query: Vec<u64> = (0..words).map(|_| next() & next()).collect();
+            let count = 150;
+            let fps: Vec<u64> = (0..words * count).map(|i| query[i % words] & next()).collect();
+            let tiles = tile_blocks(words, &fps, 0..count.div_ceil(TILE));
+            let q = Query::new(&query);
+            for v in available() {
+                for p in 0..count {
+                    let fp = &fps[p * words..(p + 1) * words];
+                    let own: u32 = fp.iter().map(|w| w.count_ones()).sum();
+                    let mut hits = Vec::new();
+                    (v.scan)(&q, &fps, &tiles, p..p + 1, own, &mut hits);
+                    assert_eq!(hits, [(0, own)], "scan {}, {words} words, position {p}", v.name);
+                }
             }
         }
     }

@@ -32,6 +32,7 @@ pub use segments::Segments;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 /// How similarity is scored.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -125,10 +126,28 @@ impl Ord for Worst {
     }
 }
 
-/// How many fingerprints top-k search scores one by one before it turns
-/// to a threshold search at the k-th score found: enough for a good floor,
-/// a small part of a large index.
-const SEED_POSITIONS: usize = 4096;
+/// Positions a top-k walk scans between raisings of its floor: small
+/// enough that the floor rises often, large enough to keep the scan's loop
+/// long.
+const WALK_CHUNK: usize = 2048;
+
+/// The highest k-th score any top-k thread has found, shared between them;
+/// none until one has found k.
+#[derive(Default)]
+struct Floor(AtomicU64);
+
+impl Floor {
+    /// Stored as the score's bits plus one, so that 0 means none yet: the
+    /// bits of non-negative floats order as the floats do.
+    fn get(&self) -> Option<f64> {
+        let bits = self.0.load(AtomicOrdering::Relaxed);
+        (bits != 0).then(|| f64::from_bits(bits - 1))
+    }
+
+    fn raise(&self, score: f64) {
+        self.0.fetch_max(score.to_bits() + 1, AtomicOrdering::Relaxed);
+    }
+}
 
 /// Runs `scan` over `range`, split across all threads when the range is
 /// large enough to repay starting them; results keep the range's order.
@@ -160,6 +179,10 @@ fn in_parallel<T: Send>(
 pub struct Index {
     words: usize,
     storage: Storage,
+    /// The block counts of every position, tiled by [`kernel::tile_blocks`]:
+    /// derived when the index is built or opened (not stored in the file),
+    /// they let a scan pass over most candidates without reading them.
+    blocks: Vec<u8>,
 }
 
 impl Index {
@@ -208,7 +231,15 @@ impl Index {
         }
         drop(fingerprints);
         let ids = order.iter().map(|(_, id, _)| *id).collect();
-        Index { words, storage: Storage::Owned { ids, fingerprints: sorted, buckets } }
+        Index::with_blocks(words, Storage::Owned { ids, fingerprints: sorted, buckets })
+    }
+
+    /// An index over `storage` with its block counts derived.
+    pub(crate) fn with_blocks(words: usize, storage: Storage) -> Index {
+        let fingerprints = storage.fingerprints();
+        let tiles = (fingerprints.len() / words).div_ceil(kernel::TILE);
+        let blocks = in_parallel(0..tiles, |tiles| kernel::tile_blocks(words, fingerprints, tiles));
+        Index { words, storage, blocks }
     }
 
     /// Number of fingerprints.
@@ -226,9 +257,11 @@ impl Index {
         self.words
     }
 
-    /// Bytes of fingerprints, ids and buckets (in memory or mapped).
+    /// Bytes of fingerprints, ids, buckets (in memory or mapped) and block
+    /// counts.
     pub fn memory_bytes(&self) -> usize {
         8 * (self.fingerprints().len() + self.ids().len() + self.buckets().len())
+            + self.blocks.len()
     }
 
     pub(crate) fn ids(&self) -> &[u64] {
@@ -250,11 +283,6 @@ impl Index {
 
     fn fingerprint(&self, position: usize) -> &[u64] {
         &self.fingerprints()[position * self.words..(position + 1) * self.words]
-    }
-
-    /// The fingerprints at `positions`, laid end to end.
-    fn fingerprints_at(&self, positions: &Range<usize>) -> &[u64] {
-        &self.fingerprints()[positions.start * self.words..positions.end * self.words]
     }
 
     /// The popcount of every position, read off the bucket table.
@@ -313,7 +341,8 @@ impl Index {
         let Some(range) = self.reachable(q, metric, threshold) else {
             return Vec::new();
         };
-        let scan = |range| self.scan_range(query, q, metric, threshold, range);
+        let query = kernel::Query::new(query);
+        let scan = |range| self.scan_range(&query, q, metric, threshold, range);
         if all_threads {
             in_parallel(range, scan)
         } else {
@@ -334,7 +363,7 @@ impl Index {
 
     fn scan_range(
         &self,
-        query: &[u64],
+        query: &kernel::Query,
         q: u32,
         metric: Metric,
         threshold: f64,
@@ -345,7 +374,7 @@ impl Index {
         for (c, positions) in self.buckets_in(range) {
             let Some(need) = metric.min_common(q, c, threshold) else { continue };
             found.clear();
-            scan(query, self.fingerprints_at(&positions), need, &mut found);
+            scan(query, self.fingerprints(), &self.blocks, positions.clone(), need, &mut found);
             for &(i, common) in &found {
                 let score = metric.score(common, q, c);
                 if score >= threshold {
@@ -356,18 +385,24 @@ impl Index {
         hits
     }
 
-    /// The `k` best fingerprints, best first. A short walk over the buckets
-    /// of highest bound (the query's own popcount first) finds k
-    /// fingerprints; the k-th of their scores is a floor under the true
-    /// k-th best, so a threshold search at that floor holds every one of the
-    /// true best k and runs on the threshold scan's kernel and threads
-    /// instead of scoring each fingerprint on its own.
+    /// The `k` best fingerprints, best first. The walk visits the popcount
+    /// buckets in order of falling bound (the query's own popcount first)
+    /// and stops once no bucket left can beat or tie the k-th best score.
+    /// Once k are found, their worst score is a floor: each chunk of a
+    /// bucket is scanned for candidates that can reach it, so the block
+    /// bound passes over most fingerprints unread, and the floor rises as
+    /// better ones come.
     pub fn top_k(&self, query: &[u64], metric: Metric, k: usize) -> Vec<Hit> {
         self.top_k_on(query, metric, k, true)
     }
 
     /// [`Index::top_k`] on all threads or, for callers that spread many
     /// queries over the threads themselves, on the calling thread alone.
+    /// Threads take turns at the chunks of each bucket and share the higher
+    /// of their floors; each keeps its own best k, and the best k of their
+    /// union are the index's: a fingerprint of the true best k scores at
+    /// least any floor (a floor is the k-th score of k real fingerprints),
+    /// so its thread reads it, and only k better ones could push it out.
     pub(crate) fn top_k_on(
         &self,
         query: &[u64],
@@ -375,83 +410,95 @@ impl Index {
         k: usize,
         all_threads: bool,
     ) -> Vec<Hit> {
-        let q = self.check_query(query) as usize;
+        let q = self.check_query(query);
         if k == 0 || self.is_empty() {
             return Vec::new();
         }
-        let (seed, exact) = self.top_k_walk(query, q, metric, k, SEED_POSITIONS);
-        if exact {
-            return seed;
-        }
-        let floor = seed[k - 1].score;
-        let mut hits = self.threshold_unsorted(query, metric, floor, all_threads);
-        if hits.len() > k {
-            hits.select_nth_unstable_by(k - 1, rank);
-            hits.truncate(k);
-        }
+        let query = kernel::Query::new(query);
+        let floor = Floor::default();
+        let threads = if all_threads && self.len() >= 16_384 { parallel::cores() } else { 1 };
+        let mut hits = if threads == 1 {
+            self.top_k_walk(&query, q, metric, k, (0, 1), &floor)
+        } else {
+            let (query, floor) = (&query, &floor);
+            std::thread::scope(|s| {
+                let walks: Vec<_> = (0..threads)
+                    .map(|t| {
+                        s.spawn(move || self.top_k_walk(query, q, metric, k, (t, threads), floor))
+                    })
+                    .collect();
+                walks.into_iter().flat_map(|w| w.join().expect("top-k thread")).collect()
+            })
+        };
         hits.sort_by(rank);
+        hits.truncate(k);
         hits
     }
 
-    /// The best `k` of the buckets visited in order of falling bound, and
-    /// whether they are the index's best k: the walk stops once no bucket
-    /// left can beat (or tie) the k-th best score (exact), or once the heap
-    /// is full and `enough` positions have been read (then the k-th score
-    /// is only a floor for [`Index::top_k`]).
+    /// One thread's share of [`Index::top_k_on`]: the chunks `turn`,
+    /// `turn + threads`, … of each bucket, visited in order of falling
+    /// bound, until no bucket left can beat or tie the shared floor.
     fn top_k_walk(
         &self,
-        query: &[u64],
-        q: usize,
+        query: &kernel::Query,
+        q: u32,
         metric: Metric,
         k: usize,
-        enough: usize,
-    ) -> (Vec<Hit>, bool) {
+        (turn, threads): (usize, usize),
+        floor: &Floor,
+    ) -> Vec<Hit> {
         let max_c = self.buckets().len() - 2;
-        let kernel = kernel::intersection();
+        let scan = kernel::scan();
         let mut heap: BinaryHeap<Worst> = BinaryHeap::with_capacity(k + 1);
-        let (mut read, mut exact) = (0, true);
+        let mut found = Vec::new();
         // Two cursors walk away from c = q: `down` over c < q, `up` over c >= q.
-        let mut down = q.min(max_c + 1);
-        let mut up = q;
+        let mut down = (q as usize).min(max_c + 1);
+        let mut up = q as usize;
         loop {
-            let below = (down > 0).then(|| metric.bound(q as u32, (down - 1) as u32));
-            let above = (up <= max_c).then(|| metric.bound(q as u32, up as u32));
+            let below = (down > 0).then(|| metric.bound(q, (down - 1) as u32));
+            let above = (up <= max_c).then(|| metric.bound(q, up as u32));
             let (c, bound) = match (below, above) {
                 (None, None) => break,
                 (Some(b), Some(a)) if b > a => (down - 1, b),
                 (_, Some(a)) => (up, a),
                 (Some(b), None) => (down - 1, b),
             };
-            if heap.len() == k {
-                if bound < heap.peek().expect("heap is full").0.score {
-                    break;
-                }
-                if read >= enough {
-                    exact = false;
-                    break;
-                }
+            if floor.get().is_some_and(|floor| bound < floor) {
+                break;
             }
-            if c < q {
+            if c < q as usize {
                 down -= 1;
             } else {
                 up += 1;
             }
-            for position in self.bucket(c) {
-                let score =
-                    metric.score(kernel(self.fingerprint(position), query), q as u32, c as u32);
-                let hit = Hit { id: self.ids()[position], score };
-                if heap.len() < k {
-                    heap.push(Worst(hit));
-                } else if rank(&hit, &heap.peek().expect("heap is full").0) == Ordering::Less {
-                    heap.pop();
-                    heap.push(Worst(hit));
+            let bucket = self.bucket(c);
+            for start in bucket.clone().step_by(WALK_CHUNK).skip(turn).step_by(threads) {
+                let need = match floor.get() {
+                    None => 0,
+                    Some(floor) => match metric.min_common(q, c as u32, floor) {
+                        Some(need) => need,
+                        None => break,
+                    },
+                };
+                let chunk = start..(start + WALK_CHUNK).min(bucket.end);
+                found.clear();
+                scan(query, self.fingerprints(), &self.blocks, chunk.clone(), need, &mut found);
+                for &(i, common) in &found {
+                    let score = metric.score(common, q, c as u32);
+                    let hit = Hit { id: self.ids()[chunk.start + i as usize], score };
+                    if heap.len() < k {
+                        heap.push(Worst(hit));
+                    } else if rank(&hit, &heap.peek().expect("heap is full").0) == Ordering::Less {
+                        heap.pop();
+                        heap.push(Worst(hit));
+                    }
+                }
+                if heap.len() == k {
+                    floor.raise(heap.peek().expect("heap is full").0.score);
                 }
             }
-            read += self.bucket(c).len();
         }
-        let mut hits: Vec<Hit> = heap.into_iter().map(|w| w.0).collect();
-        hits.sort_by(rank);
-        (hits, exact)
+        heap.into_iter().map(|w| w.0).collect()
     }
 
     /// Ids of the fingerprints that have every bit of `query` set (the
@@ -468,13 +515,21 @@ impl Index {
         let q = self.check_query(query);
         let start = self.bucket(q as usize).start;
         let scan_bucket = kernel::scan();
+        let query = kernel::Query::new(query);
         // A fingerprint shares at most q bits with the query, so sharing at
         // least q means holding all of them.
         let scan = |range: Range<usize>| -> Vec<(u32, u64)> {
             let (mut out, mut found) = (Vec::new(), Vec::new());
             for (c, positions) in self.buckets_in(range) {
                 found.clear();
-                scan_bucket(query, self.fingerprints_at(&positions), q, &mut found);
+                scan_bucket(
+                    &query,
+                    self.fingerprints(),
+                    &self.blocks,
+                    positions.clone(),
+                    q,
+                    &mut found,
+                );
                 out.extend(
                     found.iter().map(|&(i, _)| (c, self.ids()[positions.start + i as usize])),
                 );
