@@ -204,7 +204,7 @@ fn portable(a: &[u64], b: &[u64]) -> u32 {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Query, TILE};
+    use super::{Query, BLOCK_WORDS, TILE};
     use std::arch::x86_64::*;
     use std::ops::Range;
 
@@ -270,23 +270,37 @@ mod x86 {
     ) {
         // SAFETY: this function runs only where the AVX-512 features are.
         unsafe {
+            let half = q.blocks.len() / 2 * BLOCK_WORDS;
             if q.words.len() == 32 {
                 // 2048-bit fingerprints, the common case: the query stays in
-                // four registers and each candidate is four loads.
+                // four registers and each candidate half is two loads.
                 let query: [__m512i; 4] =
                     std::array::from_fn(|k| _mm512_loadu_si512(q.words.as_ptr().add(8 * k).cast()));
-                let common = |_: &[u64], fp: &[u64]| {
-                    let mut acc = _mm512_setzero_si512();
-                    for (k, qv) in query.iter().enumerate() {
-                        // SAFETY: each candidate holds 32 words; 8 * k + 8 <= 32.
-                        let x = _mm512_loadu_si512(fp.as_ptr().add(8 * k).cast());
-                        acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_and_si512(*qv, x)));
-                    }
-                    _mm512_reduce_add_epi64(acc) as u32
+                let common = |fp: &[u64], k: usize| {
+                    // SAFETY: each candidate holds 32 words; 8 * k + 8 <= 32.
+                    let x = _mm512_loadu_si512(fp.as_ptr().add(8 * k).cast());
+                    _mm512_popcnt_epi64(_mm512_and_si512(query[k], x))
                 };
-                scan_tiles(q, fps, tiles, positions, need, hits, common);
+                let pair = |fp: &[u64], k: usize| {
+                    _mm512_reduce_add_epi64(_mm512_add_epi64(common(fp, k), common(fp, k + 1)))
+                        as u32
+                };
+                debug_assert_eq!(half, 16);
+                scan_tiles(
+                    q,
+                    fps,
+                    tiles,
+                    positions,
+                    need,
+                    hits,
+                    |fp| pair(fp, 0),
+                    |fp| pair(fp, 2),
+                );
             } else {
-                scan_tiles(q, fps, tiles, positions, need, hits, |a, b| avx512_impl(a, b));
+                let (front, back) = q.words.split_at(half);
+                let first = |fp: &[u64]| avx512_impl(front, &fp[..half]);
+                let second = |fp: &[u64]| avx512_impl(back, &fp[half..]);
+                scan_tiles(q, fps, tiles, positions, need, hits, first, second);
             }
         }
     }
@@ -298,8 +312,14 @@ mod x86 {
     /// never loses a hit. When `need` is the query's whole popcount (the
     /// superset screen), the test is exact instead: every block must hold
     /// at least the query's count.
+    ///
+    /// A candidate that passes is read in two halves: the common bits of
+    /// its first half (`first`) plus the block bound of its second half
+    /// must still reach `need` before the second half (`second`) is read,
+    /// which spares half the reads of most candidates at low thresholds.
     #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,popcnt")]
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     unsafe fn scan_tiles(
         q: &Query,
         fps: &[u64],
@@ -307,7 +327,8 @@ mod x86 {
         positions: Range<usize>,
         need: u32,
         hits: &mut Hits,
-        intersection: impl Fn(&[u64], &[u64]) -> u32,
+        first: impl Fn(&[u64]) -> u32,
+        second: impl Fn(&[u64]) -> u32,
     ) {
         if positions.is_empty() {
             return;
@@ -316,36 +337,59 @@ mod x86 {
         let per = q.blocks.len();
         let superset = need >= q.popcount;
         let needv = _mm512_set1_epi8(need.min(255) as u8 as i8);
+        // The second half's bound per lane; 255 is saturated, so unknown.
+        let mut rest = [u8::MAX; TILE];
         for tile in positions.start / TILE..=(positions.end - 1) / TILE {
             let counts = &tiles[tile * per * TILE..(tile + 1) * per * TILE];
+            let load = |b: usize| {
+                // SAFETY: `counts` holds `per` rows of TILE = 64 bytes.
+                unsafe { _mm512_loadu_si512(counts.as_ptr().add(b * TILE).cast()) }
+            };
             let mut mask = if superset {
                 let mut all = !0u64;
                 for (b, &qb) in q.blocks.iter().enumerate() {
-                    // SAFETY: `counts` holds `per` rows of TILE = 64 bytes.
-                    let c = unsafe { _mm512_loadu_si512(counts.as_ptr().add(b * TILE).cast()) };
-                    all &= _mm512_cmpge_epu8_mask(c, _mm512_set1_epi8(qb as i8));
+                    all &= _mm512_cmpge_epu8_mask(load(b), _mm512_set1_epi8(qb as i8));
                 }
                 all
             } else {
-                let mut sum = _mm512_setzero_si512();
-                for (b, &qb) in q.blocks.iter().enumerate() {
-                    // SAFETY: as above.
-                    let c = unsafe { _mm512_loadu_si512(counts.as_ptr().add(b * TILE).cast()) };
-                    sum = _mm512_adds_epu8(sum, _mm512_min_epu8(c, _mm512_set1_epi8(qb as i8)));
-                }
-                _mm512_cmpge_epu8_mask(sum, needv)
+                let bound = |blocks: Range<usize>| {
+                    let mut sum = _mm512_setzero_si512();
+                    for b in blocks {
+                        let qb = _mm512_set1_epi8(q.blocks[b] as i8);
+                        sum = _mm512_adds_epu8(sum, _mm512_min_epu8(load(b), qb));
+                    }
+                    sum
+                };
+                let back = bound(per / 2..per);
+                // SAFETY: `rest` is 64 bytes, one register.
+                unsafe { _mm512_storeu_si512(rest.as_mut_ptr().cast(), back) };
+                _mm512_cmpge_epu8_mask(_mm512_adds_epu8(bound(0..per / 2), back), needv)
             };
-            let first = tile * TILE;
-            if first < positions.start {
-                mask &= !0u64 << (positions.start - first);
+            let first_position = tile * TILE;
+            if first_position < positions.start {
+                mask &= !0u64 << (positions.start - first_position);
             }
-            if first + TILE > positions.end {
-                mask &= !0u64 >> (first + TILE - positions.end);
+            if first_position + TILE > positions.end {
+                mask &= !0u64 >> (first_position + TILE - positions.end);
+            }
+            // The candidates' first lines are requested together, so that
+            // their reads overlap instead of waiting one after another.
+            let mut ahead = mask;
+            while ahead != 0 {
+                let p = first_position + ahead.trailing_zeros() as usize;
+                ahead &= ahead - 1;
+                _mm_prefetch::<_MM_HINT_T0>(fps[p * words..].as_ptr().cast());
             }
             while mask != 0 {
-                let p = first + mask.trailing_zeros() as usize;
+                let lane = mask.trailing_zeros() as usize;
                 mask &= mask - 1;
-                let common = intersection(&q.words, &fps[p * words..(p + 1) * words]);
+                let p = first_position + lane;
+                let fp = &fps[p * words..(p + 1) * words];
+                let front = first(fp);
+                if !superset && rest[lane] < u8::MAX && front + u32::from(rest[lane]) < need {
+                    continue;
+                }
+                let common = front + second(fp);
                 if common >= need {
                     hits.push(((p - positions.start) as u32, common));
                 }

@@ -131,6 +131,9 @@ impl Ord for Worst {
 /// long.
 const WALK_CHUNK: usize = 2048;
 
+/// Positions apart in the sample that guesses a top-k floor for large k.
+const SAMPLE_STRIDE: usize = 32;
+
 /// The highest k-th score any top-k thread has found, shared between them;
 /// none until one has found k.
 #[derive(Default)]
@@ -403,6 +406,11 @@ impl Index {
     /// union are the index's: a fingerprint of the true best k scores at
     /// least any floor (a floor is the k-th score of k real fingerprints),
     /// so its thread reads it, and only k better ones could push it out.
+    ///
+    /// For large k the floor starts at a guess (see `guess_floor`) instead
+    /// of at nothing. Every fingerprint reaching the guess is still read, so
+    /// when the walk ends with k of them the answer is exact; with fewer,
+    /// the guess was too high and the walk runs again without it.
     pub(crate) fn top_k_on(
         &self,
         query: &[u64],
@@ -414,25 +422,64 @@ impl Index {
         if k == 0 || self.is_empty() {
             return Vec::new();
         }
+        let guess = self.guess_floor(query, q, metric, k);
         let query = kernel::Query::new(query);
-        let floor = Floor::default();
-        let threads = if all_threads && self.len() >= 16_384 { parallel::cores() } else { 1 };
-        let mut hits = if threads == 1 {
-            self.top_k_walk(&query, q, metric, k, (0, 1), &floor)
-        } else {
-            let (query, floor) = (&query, &floor);
-            std::thread::scope(|s| {
-                let walks: Vec<_> = (0..threads)
-                    .map(|t| {
-                        s.spawn(move || self.top_k_walk(query, q, metric, k, (t, threads), floor))
-                    })
-                    .collect();
-                walks.into_iter().flat_map(|w| w.join().expect("top-k thread")).collect()
-            })
+        let walk = |guess: Option<f64>| {
+            let floor = Floor::default();
+            if let Some(guess) = guess {
+                floor.raise(guess);
+            }
+            let threads = if all_threads && self.len() >= 16_384 { parallel::cores() } else { 1 };
+            if threads == 1 {
+                self.top_k_walk(&query, q, metric, k, (0, 1), &floor)
+            } else {
+                let (query, floor) = (&query, &floor);
+                std::thread::scope(|s| {
+                    let walks: Vec<_> = (0..threads)
+                        .map(|t| {
+                            s.spawn(move || {
+                                self.top_k_walk(query, q, metric, k, (t, threads), floor)
+                            })
+                        })
+                        .collect();
+                    walks.into_iter().flat_map(|w| w.join().expect("top-k thread")).collect()
+                })
+            }
         };
+        let mut hits: Vec<Hit> = walk(guess);
+        if guess.is_some() && hits.len() < k {
+            hits = walk(None);
+        }
         hits.sort_by(rank);
         hits.truncate(k);
         hits
+    }
+
+    /// For a k large enough to estimate from a sample (every
+    /// [`SAMPLE_STRIDE`]-th run of 64 positions, read in order), a score
+    /// that about 2k fingerprints likely reach. A walk from it skips the
+    /// first buckets' scans at floors far below the true k-th score, which
+    /// a walk from no floor makes until k good hits have come in.
+    fn guess_floor(&self, query: &[u64], q: u32, metric: Metric, k: usize) -> Option<f64> {
+        const RUN: usize = 64;
+        let runs = self.len() / RUN;
+        let sampled = runs.div_ceil(SAMPLE_STRIDE) * RUN;
+        let rank = 2 * k * sampled / self.len().max(1);
+        if rank < 4 || rank >= sampled || sampled >= self.len() / 4 {
+            return None;
+        }
+        let kernel = kernel::intersection();
+        let mut scores: Vec<f64> = (0..runs)
+            .step_by(SAMPLE_STRIDE)
+            .flat_map(|run| run * RUN..(run + 1) * RUN)
+            .map(|position| {
+                let fp = self.fingerprint(position);
+                let c = fp.iter().map(|w| w.count_ones()).sum();
+                metric.score(kernel(fp, query), q, c)
+            })
+            .collect();
+        let (_, guess, _) = scores.select_nth_unstable_by(rank, |a, b| b.total_cmp(a));
+        Some(*guess)
     }
 
     /// One thread's share of [`Index::top_k_on`]: the chunks `turn`,

@@ -115,3 +115,30 @@ fn large_top_k_through_a_threshold_floor_stays_exact() {
         }
     }
 }
+
+/// Large k searches start from a floor guessed on a sample of the index;
+/// when the sample misleads (here every sampled run is a copy of the query
+/// and nothing else is like it), the guess finds fewer than k and the
+/// search must start again without it.
+#[test]
+fn large_top_k_recovers_from_a_misleading_sample() {
+    let query: Vec<u64> = (0..WORDS).map(|w| if w == 0 { 0xfffff } else { 0 }).collect();
+    // One popcount for all, so positions follow ids; runs of 64 positions,
+    // every 32nd run sampled, as `guess_floor` reads them.
+    let fps: Vec<(u64, Vec<u64>)> = (0..40_000u64)
+        .map(|id| {
+            let sampled = (id / 64) % 32 == 0;
+            let fp = if sampled {
+                query.clone()
+            } else {
+                (0..WORDS).map(|w| if w == 1 { 0xfffff << (id % 44) } else { 0 }).collect()
+            };
+            (id, fp)
+        })
+        .collect();
+    let index = Index::build(WORDS, fps);
+    let all = index.scan_trivial_but_slow(&query, Metric::Tanimoto);
+    for k in [100, 1000, 2000, 5000] {
+        assert_eq!(index.top_k(&query, Metric::Tanimoto, k), all[..k], "k = {k}");
+    }
+}
