@@ -24,6 +24,7 @@
 #include <GraphMol/MolStandardize/Metal.h>
 #include <GraphMol/MolStandardize/MolStandardize.h>
 #include <GraphMol/MolStandardize/Normalize.h>
+#include <GraphMol/QueryAtom.h>
 #include <GraphMol/SmilesParse/SmartsWrite.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
 #include <GraphMol/SmilesParse/SmilesWrite.h>
@@ -31,7 +32,10 @@
 #include <RDGeneral/RDLog.h>
 #include <inchi_api.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <set>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -633,6 +637,32 @@ void pattern_fingerprint(const ROMol &mol, rust::Slice<uint64_t> words) {
   to_words(*fp, words);
 }
 
+// The pattern fingerprint of a SMARTS query, safe to screen with. RDKit
+// 2022.09 fingerprints a query atom as the element its SMARTS names first;
+// when that is not an element ([R;c], [H1;#6], [x3;c]), the bits it sets
+// describe an aliphatic, unsubstituted atom and miss most molecules that
+// match. Such atoms are fingerprinted as wildcards instead, which sets
+// fewer bits but none a match can lack.
+void query_pattern_fingerprint(const ROMol &query, rust::Slice<uint64_t> words) {
+  RDKit::RWMol safe(query);
+  for (auto atom : query.atoms()) {
+    if (!atom->hasQuery()) {
+      continue;
+    }
+    const auto *node = static_cast<const RDKit::QueryAtom *>(atom)->getQuery();
+    while (node->beginChildren() != node->endChildren()) {
+      node = node->beginChildren()->get();
+    }
+    const auto &first = node->getDescription();
+    if (first != "AtomAtomicNum" && first != "AtomType" && first != "AtomNull") {
+      RDKit::QueryAtom wildcard;
+      wildcard.setQuery(RDKit::makeAtomNullQuery());
+      safe.replaceAtom(atom->getIdx(), &wildcard);
+    }
+  }
+  pattern_fingerprint(safe, words);
+}
+
 Descriptors descriptors(const ROMol &mol) {
   namespace D = RDKit::Descriptors;
   Descriptors d;
@@ -805,6 +835,157 @@ bool has_substruct_match(const ROMol &mol, const ROMol &query,
   params.useChirality = use_chirality;
   params.maxMatches = 1;
   return !RDKit::SubstructMatch(mol, query, params).empty();
+}
+
+// Atom kinds: the exact per-atom test of the substructure screen.
+//
+// An atom's kind key holds every value that the atom queries listed in
+// `screenable` read through their data functions (QueryOps.h), and every
+// value a plain atom's Atom::Match reads. Two atoms with the same key
+// therefore answer every such query alike, so matching a query atom
+// against one atom of each kind tells which kinds it can map to.
+
+namespace {
+
+void put_u16(rust::Vec<uint8_t> &out, int value) {
+  auto v = static_cast<uint32_t>(value);
+  if (v > 0xffff) {
+    throw std::runtime_error("atom property out of the kind key's range");
+  }
+  out.push_back(static_cast<uint8_t>(v & 0xff));
+  out.push_back(static_cast<uint8_t>(v >> 8));
+}
+
+void put_kind_key(const ROMol &mol, const RDKit::Atom *atom,
+                  rust::Vec<uint8_t> &key) {
+  const auto *rings = mol.getRingInfo();
+  int heavy = 0, non_h = 0, hetero = 0, aliphatic_hetero = 0;
+  for (const auto nbr : mol.atomNeighbors(atom)) {
+    int z = nbr->getAtomicNum();
+    heavy += z > 1;
+    non_h += z != 1 || nbr->getIsotope() > 1;
+    if (z != 6 && z != 1) {
+      ++hetero;
+      aliphatic_hetero += !nbr->getIsAromatic();
+    }
+  }
+  int ring_bonds = 0;
+  for (const auto bond : mol.atomBonds(atom)) {
+    ring_bonds += rings->numBondRings(bond->getIdx()) != 0;
+  }
+  std::vector<int> sizes;
+  for (const auto &ring : rings->atomRings()) {
+    if (std::find(ring.begin(), ring.end(), static_cast<int>(atom->getIdx())) !=
+        ring.end()) {
+      sizes.push_back(static_cast<int>(ring.size()));
+    }
+  }
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  const int fields[] = {
+      atom->getAtomicNum(),
+      static_cast<int>(atom->getIsotope()),
+      atom->getFormalCharge() + 0x8000,
+      atom->getIsAromatic(),
+      static_cast<int>(atom->getTotalNumHs(true)),
+      static_cast<int>(atom->getTotalNumHs(false)),
+      static_cast<int>(atom->getDegree()),
+      static_cast<int>(atom->getTotalDegree()),
+      heavy,
+      non_h,
+      atom->getImplicitValence(),
+      atom->getExplicitValence() - static_cast<int>(atom->getNumExplicitHs()),
+      static_cast<int>(atom->getTotalValence()),
+      static_cast<int>(atom->getHybridization()),
+      static_cast<int>(atom->getNumRadicalElectrons()),
+      atom->getChiralTag() != RDKit::Atom::CHI_UNSPECIFIED,
+      static_cast<int>(rings->numAtomRings(atom->getIdx())),
+      ring_bonds,
+      hetero,
+      aliphatic_hetero,
+      static_cast<int>(sizes.size()),
+  };
+  for (int f : fields) {
+    put_u16(key, f);
+  }
+  // The mass query compares round(1000 * mass): kept whole, in 4 bytes.
+  auto mass = static_cast<uint32_t>(std::lround(1000 * atom->getMass()));
+  put_u16(key, static_cast<int>(mass & 0xffff));
+  put_u16(key, static_cast<int>(mass >> 16));
+  for (int size : sizes) {
+    put_u16(key, size);
+  }
+}
+
+// The atom queries a kind decides: each reads only values in the kind key.
+// Anything else (recursive SMARTS, properties, bridgeheads, a missing
+// chiral tag, which reads a property) leaves the query atom unscreened.
+bool screenable(const RDKit::QueryAtom::QUERYATOM_QUERY *query) {
+  static const std::set<std::string> decided = {
+      "AtomAtomicNum", "AtomType", "AtomNull", "AtomIsAromatic",
+      "AtomIsAliphatic", "AtomFormalCharge", "AtomNegativeFormalCharge",
+      "AtomHCount", "AtomImplicitHCount", "AtomHasImplicitH",
+      "AtomExplicitDegree", "AtomTotalDegree", "AtomHeavyAtomDegree",
+      "AtomNonHydrogenDegree", "AtomImplicitValence", "AtomExplicitValence",
+      "AtomTotalValence", "AtomUnsaturated", "AtomIsotope", "AtomMass",
+      "AtomHybridization", "AtomNumRadicalElectrons", "AtomHasChiralTag",
+      "AtomInRing", "AtomInNRings", "AtomHasRingBond", "AtomRingBondCount",
+      "AtomMinRingSize", "AtomRingSize", "AtomNumHeteroatomNbrs",
+      "AtomHasHeteroatomNbrs", "AtomNumAliphaticHeteroatomNbrs",
+      "AtomHasAliphaticHeteroatomNbrs", "AtomAnd", "AtomOr", "AtomXor",
+  };
+  if (!decided.count(query->getDescription())) {
+    return false;
+  }
+  for (auto child = query->beginChildren(); child != query->endChildren();
+       ++child) {
+    if (!screenable(child->get())) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+// The kind key of each atom of `mol`, in atom order, each preceded by its
+// length in one byte.
+rust::Vec<uint8_t> atom_kind_keys(const ROMol &mol) {
+  rust::Vec<uint8_t> out;
+  rust::Vec<uint8_t> key;
+  for (const auto atom : mol.atoms()) {
+    key.clear();
+    put_kind_key(mol, atom, key);
+    if (key.size() > 255) {
+      throw std::runtime_error("atom kind key too long");
+    }
+    out.push_back(static_cast<uint8_t>(key.size()));
+    for (auto b : key) {
+      out.push_back(b);
+    }
+  }
+  return out;
+}
+
+// 1 for each query atom the kind screen can judge, 0 for the others.
+rust::Vec<uint8_t> query_atoms_screenable(const ROMol &query) {
+  rust::Vec<uint8_t> out;
+  for (const auto atom : query.atoms()) {
+    bool ok = !atom->hasQuery() ||
+              screenable(static_cast<const RDKit::QueryAtom *>(atom)->getQuery());
+    out.push_back(ok);
+  }
+  return out;
+}
+
+// Sets out[i] to whether query atom i matches atom `atom` of `mol`, as the
+// substructure matcher tests an atom pair.
+void query_atoms_match(const ROMol &query, const ROMol &mol, uint32_t atom,
+                       rust::Slice<uint8_t> out) {
+  const RDKit::Atom *target = mol.getAtomWithIdx(atom);
+  for (const auto q : query.atoms()) {
+    out[q->getIdx()] = q->Match(target);
+  }
 }
 
 }  // namespace soyaku

@@ -42,6 +42,7 @@ InchiResult inchi(const ROMol &mol);
 void morgan_fingerprint(const ROMol &mol, uint32_t radius,
                         rust::Slice<uint64_t> words);
 void pattern_fingerprint(const ROMol &mol, rust::Slice<uint64_t> words);
+void query_pattern_fingerprint(const ROMol &query, rust::Slice<uint64_t> words);
 
 Descriptors descriptors(const ROMol &mol);
 rust::Vec<FilterHit> structural_alerts(const ROMol &mol);
@@ -55,5 +56,10 @@ rust::String place_pose(rust::Str molblock,
                         rust::Slice<const PlacedAtom> placed);
 bool has_substruct_match(const ROMol &mol, const ROMol &query,
                          bool use_chirality);
+
+rust::Vec<uint8_t> atom_kind_keys(const ROMol &mol);
+rust::Vec<uint8_t> query_atoms_screenable(const ROMol &query);
+void query_atoms_match(const ROMol &query, const ROMol &mol, uint32_t atom,
+                       rust::Slice<uint8_t> out);
 
 }  // namespace soyaku

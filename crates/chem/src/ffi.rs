@@ -130,6 +130,7 @@ pub(crate) mod bridge {
 
         fn morgan_fingerprint(mol: &ROMol, radius: u32, words: &mut [u64]);
         fn pattern_fingerprint(mol: &ROMol, words: &mut [u64]);
+        fn query_pattern_fingerprint(query: &ROMol, words: &mut [u64]);
 
         fn descriptors(mol: &ROMol) -> Descriptors;
         fn structural_alerts(mol: &ROMol) -> Vec<FilterHit>;
@@ -141,6 +142,9 @@ pub(crate) mod bridge {
         fn place_pose(molblock: &str, placed: &[PlacedAtom]) -> Result<String>;
         fn smiles_from_3d(molblock: &str) -> Result<String>;
         fn has_substruct_match(mol: &ROMol, query: &ROMol, use_chirality: bool) -> bool;
+        fn atom_kind_keys(mol: &ROMol) -> Result<Vec<u8>>;
+        fn query_atoms_screenable(query: &ROMol) -> Vec<u8>;
+        fn query_atoms_match(query: &ROMol, mol: &ROMol, atom: u32, out: &mut [u8]);
     }
 }
 

@@ -237,6 +237,22 @@ impl Molecule {
     pub fn has_substructure(&self, query: &Query) -> bool {
         ffi::bridge::has_substruct_match(&self.raw, &query.raw, query.use_chirality)
     }
+
+    /// The kind of each atom, in atom order: a key holding every atom
+    /// property that the query atoms [`Query::kind_screenable`] accepts can
+    /// read, so that atoms of one kind answer those queries alike.
+    pub fn atom_kind_keys(&self) -> Result<Vec<Vec<u8>>, ChemError> {
+        let flat = ffi::bridge::atom_kind_keys(&self.raw)
+            .map_err(operation_error("describing atom kinds"))?;
+        let mut keys = Vec::with_capacity(self.num_atoms() as usize);
+        let mut rest = flat.as_slice();
+        while let Some((&len, tail)) = rest.split_first() {
+            let (key, tail) = tail.split_at(len as usize);
+            keys.push(key.to_vec());
+            rest = tail;
+        }
+        Ok(keys)
+    }
 }
 
 /// Canonical isomeric SMILES of the 3D molfile `molblock`, with the stereo
@@ -291,15 +307,36 @@ impl Query {
         Query { raw: molecule.raw, use_chirality }
     }
 
+    /// For each query atom, whether matching it against one atom of each
+    /// kind ([`Molecule::atom_kind_keys`]) decides it for every atom of that
+    /// kind. Recursive SMARTS and queries on atom properties are not.
+    pub fn kind_screenable(&self) -> Vec<bool> {
+        ffi::bridge::query_atoms_screenable(&self.raw).into_iter().map(|b| b != 0).collect()
+    }
+
+    /// For each query atom, whether it matches atom `atom` of `molecule`.
+    ///
+    /// # Panics
+    /// If `molecule` has no atom `atom`.
+    pub fn atoms_matching(&self, molecule: &Molecule, atom: u32) -> Vec<bool> {
+        assert!(atom < molecule.num_atoms(), "atom {atom} out of range");
+        let mut out = vec![0u8; ffi::bridge::num_atoms(&self.raw) as usize];
+        ffi::bridge::query_atoms_match(&self.raw, &molecule.raw, atom, &mut out);
+        out.into_iter().map(|b| b != 0).collect()
+    }
+
     /// The query written back as SMARTS.
     pub fn smarts(&self) -> String {
         ffi::bridge::mol_to_smarts(&self.raw)
     }
 
-    /// The query's pattern fingerprint, for screening before matching.
+    /// The query's pattern fingerprint, for screening before matching:
+    /// RDKit's, except that atoms whose SMARTS does not start with an
+    /// element count as wildcards, because RDKit's bits for them are not
+    /// all set in the molecules they match.
     pub fn pattern_fingerprint(&self) -> Fingerprint {
         let mut fp = Fingerprint::zeroed(PATTERN_BITS);
-        ffi::bridge::pattern_fingerprint(&self.raw, fp.words_mut());
+        ffi::bridge::query_pattern_fingerprint(&self.raw, fp.words_mut());
         fp
     }
 }

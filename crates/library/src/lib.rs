@@ -27,6 +27,7 @@ pub mod demo;
 mod error;
 mod id;
 pub mod import;
+pub mod kinds;
 mod prepare;
 pub mod record;
 mod registry;

@@ -574,7 +574,7 @@ impl Registry {
         let parents = usize::try_from(self.counts().await?.parents).unwrap_or(0);
         let mut held = crate::Structures::open(&path).ok().filter(|s| s.len() <= parents);
         if let Some(current) = held.take_if(|s| s.len() == parents) {
-            return Ok(current);
+            return with_kinds(dir, current).await;
         }
         let after = held.as_ref().and_then(|s| s.max_id()).unwrap_or(0);
         let rows: Vec<(i64, String)> =
@@ -596,7 +596,8 @@ impl Registry {
         let packed = tokio::task::spawn_blocking(move || crate::structures::pack_all(&rows))
             .await
             .expect("packing task")?;
-        crate::Structures::extend_to(held.as_ref(), &packed, &path)
+        let store = crate::Structures::extend_to(held.as_ref(), &packed, &path)?;
+        with_kinds(dir, store).await
     }
 
     /// Canonical SMILES of each parent in `ids`, in the same order.
@@ -741,4 +742,28 @@ fn parent_from_row(r: &AnyRow) -> Result<Parent, LibraryError> {
 fn count(r: &AnyRow, i: usize) -> Result<u32, LibraryError> {
     let v: i64 = r.try_get(i)?;
     u32::try_from(v).map_err(|_| LibraryError::Corrupt(format!("negative count {v} in column {i}")))
+}
+
+/// `store` with its atom kinds: those in `dir` when they describe it,
+/// otherwise derived afresh (on all cores) and written there.
+async fn with_kinds(
+    dir: &Path,
+    store: crate::Structures,
+) -> Result<crate::Structures, LibraryError> {
+    use crate::kinds::AtomKinds;
+    let path = crate::kinds::path_in(dir);
+    if let Ok(kinds) = AtomKinds::open(&path) {
+        if kinds.describes(&store) {
+            return Ok(store.with_kinds(kinds));
+        }
+    }
+    let (store, kinds) = tokio::task::spawn_blocking(move || {
+        let kinds = AtomKinds::build(&store);
+        (store, kinds)
+    })
+    .await
+    .expect("atom kinds task");
+    let kinds = kinds?;
+    kinds.write(&path)?;
+    Ok(store.with_kinds(kinds))
 }

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use chem::Molecule;
 
+use crate::kinds::AtomKinds;
 use crate::{CompoundId, LibraryError};
 
 const MAGIC: &[u8; 8] = b"SOYAKUST";
@@ -39,6 +40,9 @@ pub struct Structures {
     map: memmap2::Mmap,
     count: usize,
     bytes_at: usize,
+    /// The atom kinds of the parents, for the substructure screen; derived
+    /// from this store by the registry, absent when opened on its own.
+    kinds: Option<AtomKinds>,
 }
 
 fn u64_at(bytes: &[u8], at: usize) -> u64 {
@@ -68,6 +72,22 @@ impl Structures {
         &self.map[self.bytes_at + self.offset(i)..self.bytes_at + self.offset(i + 1)]
     }
 
+    /// The CRC-32 the store's footer records, which names its contents.
+    pub fn checksum(&self) -> u32 {
+        let at = self.map.len() - FOOTER;
+        u32::from_le_bytes(self.map[at..at + 4].try_into().expect("4 bytes"))
+    }
+
+    /// The parents' atom kinds, when derived (see [`crate::kinds`]).
+    pub fn kinds(&self) -> Option<&AtomKinds> {
+        self.kinds.as_ref()
+    }
+
+    /// This store with its parents' atom kinds.
+    pub(crate) fn with_kinds(self, kinds: AtomKinds) -> Structures {
+        Structures { kinds: Some(kinds), ..self }
+    }
+
     /// The largest id held.
     pub fn max_id(&self) -> Option<i64> {
         self.count.checked_sub(1).map(|last| self.id(last))
@@ -93,7 +113,7 @@ impl Structures {
     }
 
     /// Every (id, packed molecule) held, in id order.
-    fn entries(&self) -> impl Iterator<Item = (i64, &[u8])> + Clone {
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (i64, &[u8])> + Clone {
         (0..self.count).map(|i| (self.id(i), self.packed_at(i)))
     }
 
@@ -169,7 +189,7 @@ impl Structures {
         if stored != crc32fast::hash(&map[..footer_at]) {
             return Err(corrupt("checksum mismatch"));
         }
-        let store = Structures { map, count, bytes_at };
+        let store = Structures { map, count, bytes_at, kinds: None };
         if store.offset(count) != bytes_len
             || (1..=count).any(|i| store.offset(i - 1) > store.offset(i))
         {

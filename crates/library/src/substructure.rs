@@ -1,5 +1,6 @@
 //! Substructure search over the registry: the pattern-fingerprint index
-//! screens, RDKit verifies each candidate (read from the structure store),
+//! screens, then the parents' atom kinds (`kinds.rs`); RDKit verifies each
+//! candidate (read from the structure store),
 //! on every core, within a time
 //! budget. Hits stream to the caller batch by batch, in index order: fewest
 //! pattern-fingerprint bits first, which puts small molecules first.
@@ -40,7 +41,8 @@ impl Default for SearchLimits {
 pub struct SubstructureResult {
     /// Matching parents, in index order.
     pub hits: Vec<CompoundId>,
-    /// Parents that passed the fingerprint screen.
+    /// Parents that passed the screens: the pattern fingerprint, then the
+    /// atom kinds (see [`crate::kinds`]).
     pub candidates: usize,
     /// Candidates checked with RDKit before the search stopped.
     pub verified: usize,
@@ -76,11 +78,17 @@ pub fn search(
 ) -> Result<SubstructureResult, LibraryError> {
     let deadline = Instant::now() + limits.timeout;
     let query = compile(text, language).map_err(LibraryError::BadQuery)?;
-    let candidates: Vec<CompoundId> = index
+    let mut candidates: Vec<CompoundId> = index
         .supersets(query.pattern_fingerprint().words())
         .into_iter()
         .map(|id| CompoundId(id as i64))
         .collect();
+    // The kind screen costs a match per kind and query atom; below about
+    // one candidate per kind, verifying them all is as quick.
+    if let Some(kinds) = structures.kinds().filter(|k| candidates.len() >= k.kinds()) {
+        let screen = kinds.screen(&query, structures)?;
+        candidates.retain(|&id| kinds.admits(&screen, id));
+    }
     let mut result = SubstructureResult {
         hits: Vec::new(),
         candidates: candidates.len(),

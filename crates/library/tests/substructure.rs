@@ -28,7 +28,21 @@ const QUERIES: &[&str] = &[
     "[OX2H]",
     "c1ccc2[nH]ccc2c1",
     "[$([NX3;H2,H1;!$(NC=O)])]",
+    // Primitives the atom-kind screen judges, and mixes with ones it leaves
+    // to verification.
+    "[r5;#7]",
+    "[C;R2]",
+    "[x3;c]",
+    "[#6;X4;H2][#7;!R]",
+    "[N+](=O)[O-]",
+    "[^2;C]=[O]",
+    "[z2;c]",
+    "[C;!$(C=O)]O",
+    "*~*~*~[#9,#17]",
 ];
+
+/// SMILES queries, matched as molecules.
+const SMILES_QUERIES: &[&str] = &["c1ccccc1O", "C(=O)N", "c1ccncc1", "CC(C)C"];
 
 async fn demo_registry(ctx: &Ctx, n: usize) -> (Registry, Segments, Structures) {
     let file = ctx.dir().join("lib.smi");
@@ -56,6 +70,8 @@ async fn screen_and_verify_equal_matching_everything(ctx: &Ctx) {
         .map(|(id, s)| (id, Molecule::from_smiles(&s).unwrap()))
         .collect();
     let unlimited = SearchLimits { limit: usize::MAX, timeout: Duration::from_secs(600) };
+    assert!(structures.kinds().is_some_and(|k| k.kinds() > 20), "the registry derives atom kinds");
+    let mut screened_out = 0;
     for q in QUERIES {
         let query = Query::from_smarts(q).unwrap();
         let mut expected: Vec<CompoundId> =
@@ -72,6 +88,21 @@ async fn screen_and_verify_equal_matching_everything(ctx: &Ctx) {
         got.sort();
         expected.sort();
         assert_eq!(got, expected, "query {q}");
+        let pattern_only = index.supersets(query.pattern_fingerprint().words()).len();
+        assert!(found.candidates <= pattern_only);
+        screened_out += pattern_only - found.candidates;
+    }
+    assert!(screened_out > 0, "the atom-kind screen never took out a candidate");
+    for q in SMILES_QUERIES {
+        let query = Query::from_molecule(Molecule::from_smiles(q).unwrap());
+        let mut expected: Vec<CompoundId> =
+            all.iter().filter(|(_, m)| m.has_substructure(&query)).map(|(id, _)| *id).collect();
+        let found =
+            search(&index, &structures, q, QueryLanguage::Smiles, unlimited, |_| {}).unwrap();
+        let mut got = found.hits;
+        got.sort();
+        expected.sort();
+        assert_eq!(got, expected, "SMILES query {q}");
     }
 }
 
