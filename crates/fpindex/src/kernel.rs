@@ -10,23 +10,31 @@ use std::sync::OnceLock;
 pub type Kernel = fn(&[u64], &[u64]) -> u32;
 
 /// A scan: for each position `p` of `positions`, the pair
-/// (`p - positions.start`, common bits) when the fingerprint at `p` (of
-/// `fingerprints`, laid end to end, each as long as the query) shares at
-/// least `need` bits with the query, appended to `hits` in position order.
-/// One call per popcount bucket keeps the popcount inline in the loop.
+/// (`p - positions.start`, common bits) when the fingerprint at `p` of
+/// `arena` shares at least `need` bits with the query, appended to `hits`
+/// in position order. One call per popcount bucket keeps the popcount
+/// inline in the loop.
 ///
-/// `tiles` holds the block counts of every fingerprint (see [`tile_blocks`]).
 /// Two fingerprints share at most `Σ min(query_b, candidate_b)` bits over
 /// their blocks `b`, so a fingerprint whose sum is below `need` is passed
-/// over on its summary bytes without its own being read.
+/// over on its block counts without its own words being read.
 pub type Scan = fn(
     query: &Query,
-    fingerprints: &[u64],
-    tiles: &[u8],
+    arena: Arena<'_>,
     positions: Range<usize>,
     need: u32,
     hits: &mut Vec<(u32, u32)>,
 );
+
+/// What a scan reads: every fingerprint of an index, laid end to end, each
+/// as long as the query, and their block counts tiled by [`tile_blocks`].
+#[derive(Debug, Clone, Copy)]
+pub struct Arena<'a> {
+    /// The fingerprints' words.
+    pub fingerprints: &'a [u64],
+    /// Their block counts.
+    pub tiles: &'a [u8],
+}
 
 /// Words counted into one block: 64 bits, so that a count fits a byte.
 /// Finer blocks bound common bits more tightly; on 2048-bit Morgan
@@ -44,17 +52,12 @@ fn block_counts(fingerprint: &[u64]) -> impl Iterator<Item = u8> + '_ {
     fingerprint.chunks(BLOCK_WORDS).map(|b| b.iter().map(|w| w.count_ones()).sum::<u32>() as u8)
 }
 
-/// Block counts per fingerprint of `words` words.
-pub fn blocks_per(words: usize) -> usize {
-    words.div_ceil(BLOCK_WORDS)
-}
-
 /// The block counts of the fingerprints of `tiles` (tile numbers), tile by
 /// tile, block-major within a tile: count `b` of position `p` is at
 /// `((p / TILE) * blocks + b) * TILE + p % TILE`, counted from the first
 /// tile. Positions past the end of `fingerprints` count zero.
 pub fn tile_blocks(words: usize, fingerprints: &[u64], tiles: Range<usize>) -> Vec<u8> {
-    let per = blocks_per(words);
+    let per = words.div_ceil(BLOCK_WORDS);
     let mut out = vec![0u8; tiles.len() * per * TILE];
     let first = tiles.start * TILE;
     let last = (tiles.end * TILE).min(fingerprints.len() / words);
@@ -84,11 +87,6 @@ impl Query {
             blocks: block_counts(words).collect(),
             popcount: words.iter().map(|w| w.count_ones()).sum(),
         }
-    }
-
-    /// The fingerprint.
-    pub fn words(&self) -> &[u64] {
-        &self.words
     }
 }
 
@@ -152,8 +150,7 @@ pub fn available() -> Vec<Variant> {
 #[inline(always)]
 fn scan_with(
     query: &Query,
-    fingerprints: &[u64],
-    tiles: &[u8],
+    arena: Arena<'_>,
     positions: Range<usize>,
     need: u32,
     hits: &mut Vec<(u32, u32)>,
@@ -164,12 +161,12 @@ fn scan_with(
     for p in positions.clone() {
         let base = p / TILE * per * TILE + p % TILE;
         let bound: u32 = (query.blocks.iter().enumerate())
-            .map(|(b, &qb)| u32::from(qb.min(tiles[base + b * TILE])))
+            .map(|(b, &qb)| u32::from(qb.min(arena.tiles[base + b * TILE])))
             .sum();
         if bound < need {
             continue;
         }
-        let common = intersection(&query.words, &fingerprints[p * words..(p + 1) * words]);
+        let common = intersection(&query.words, &arena.fingerprints[p * words..(p + 1) * words]);
         if common >= need {
             hits.push(((p - positions.start) as u32, common));
         }
@@ -178,13 +175,12 @@ fn scan_with(
 
 fn scan_portable(
     q: &Query,
-    fps: &[u64],
-    tiles: &[u8],
+    arena: Arena<'_>,
     positions: Range<usize>,
     need: u32,
     hits: &mut Vec<(u32, u32)>,
 ) {
-    scan_with(q, fps, tiles, positions, need, hits, portable);
+    scan_with(q, arena, positions, need, hits, portable);
 }
 
 /// Bit by bit; the reference every kernel must equal.
@@ -204,7 +200,7 @@ fn portable(a: &[u64], b: &[u64]) -> u32 {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Query, BLOCK_WORDS, TILE};
+    use super::{Arena, Query, BLOCK_WORDS, TILE};
     use std::arch::x86_64::*;
     use std::ops::Range;
 
@@ -223,47 +219,43 @@ mod x86 {
 
     pub(super) fn scan_popcnt(
         q: &Query,
-        fps: &[u64],
-        tiles: &[u8],
+        arena: Arena<'_>,
         positions: Range<usize>,
         need: u32,
         hits: &mut Hits,
     ) {
         // SAFETY: chosen only after `is_x86_feature_detected!("popcnt")`.
-        unsafe { scan_popcnt_impl(q, fps, tiles, positions, need, hits) }
+        unsafe { scan_popcnt_impl(q, arena, positions, need, hits) }
     }
 
     #[target_feature(enable = "popcnt")]
     unsafe fn scan_popcnt_impl(
         q: &Query,
-        fps: &[u64],
-        tiles: &[u8],
+        arena: Arena<'_>,
         positions: Range<usize>,
         need: u32,
         hits: &mut Hits,
     ) {
         // SAFETY: this function runs only where popcnt is available.
-        super::scan_with(q, fps, tiles, positions, need, hits, |a, b| unsafe { popcnt_impl(a, b) });
+        super::scan_with(q, arena, positions, need, hits, |a, b| unsafe { popcnt_impl(a, b) });
     }
 
     pub(super) fn scan_avx512(
         q: &Query,
-        fps: &[u64],
-        tiles: &[u8],
+        arena: Arena<'_>,
         positions: Range<usize>,
         need: u32,
         hits: &mut Hits,
     ) {
         // SAFETY: chosen only after detecting avx512f, avx512bw and
         // avx512vpopcntdq.
-        unsafe { scan_avx512_impl(q, fps, tiles, positions, need, hits) }
+        unsafe { scan_avx512_impl(q, arena, positions, need, hits) }
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,popcnt")]
     unsafe fn scan_avx512_impl(
         q: &Query,
-        fps: &[u64],
-        tiles: &[u8],
+        arena: Arena<'_>,
         positions: Range<usize>,
         need: u32,
         hits: &mut Hits,
@@ -286,21 +278,12 @@ mod x86 {
                         as u32
                 };
                 debug_assert_eq!(half, 16);
-                scan_tiles(
-                    q,
-                    fps,
-                    tiles,
-                    positions,
-                    need,
-                    hits,
-                    |fp| pair(fp, 0),
-                    |fp| pair(fp, 2),
-                );
+                scan_tiles(q, arena, positions, need, hits, |fp| pair(fp, 0), |fp| pair(fp, 2));
             } else {
                 let (front, back) = q.words.split_at(half);
                 let first = |fp: &[u64]| avx512_impl(front, &fp[..half]);
                 let second = |fp: &[u64]| avx512_impl(back, &fp[half..]);
-                scan_tiles(q, fps, tiles, positions, need, hits, first, second);
+                scan_tiles(q, arena, positions, need, hits, first, second);
             }
         }
     }
@@ -319,11 +302,9 @@ mod x86 {
     /// which spares half the reads of most candidates at low thresholds.
     #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,popcnt")]
     #[inline]
-    #[allow(clippy::too_many_arguments)]
     unsafe fn scan_tiles(
         q: &Query,
-        fps: &[u64],
-        tiles: &[u8],
+        arena: Arena<'_>,
         positions: Range<usize>,
         need: u32,
         hits: &mut Hits,
@@ -340,7 +321,7 @@ mod x86 {
         // The second half's bound per lane; 255 is saturated, so unknown.
         let mut rest = [u8::MAX; TILE];
         for tile in positions.start / TILE..=(positions.end - 1) / TILE {
-            let counts = &tiles[tile * per * TILE..(tile + 1) * per * TILE];
+            let counts = &arena.tiles[tile * per * TILE..(tile + 1) * per * TILE];
             let load = |b: usize| {
                 // SAFETY: `counts` holds `per` rows of TILE = 64 bytes.
                 unsafe { _mm512_loadu_si512(counts.as_ptr().add(b * TILE).cast()) }
@@ -378,13 +359,13 @@ mod x86 {
             while ahead != 0 {
                 let p = first_position + ahead.trailing_zeros() as usize;
                 ahead &= ahead - 1;
-                _mm_prefetch::<_MM_HINT_T0>(fps[p * words..].as_ptr().cast());
+                _mm_prefetch::<_MM_HINT_T0>(arena.fingerprints[p * words..].as_ptr().cast());
             }
             while mask != 0 {
                 let lane = mask.trailing_zeros() as usize;
                 mask &= mask - 1;
                 let p = first_position + lane;
-                let fp = &fps[p * words..(p + 1) * words];
+                let fp = &arena.fingerprints[p * words..(p + 1) * words];
                 let front = first(fp);
                 if !superset && rest[lane] < u8::MAX && front + u32::from(rest[lane]) < need {
                     continue;
@@ -480,7 +461,8 @@ mod tests {
             let query = Query::new(&query);
             for v in available() {
                 let mut hits = Vec::new();
-                (v.scan)(&query, &fps, &tiles, positions.clone(), need, &mut hits);
+                let arena = Arena { fingerprints: &fps, tiles: &tiles };
+                (v.scan)(&query, arena, positions.clone(), need, &mut hits);
                 prop_assert_eq!(&hits, &expected, "scan {}", v.name);
             }
         }
@@ -511,7 +493,13 @@ mod tests {
                     let fp = &fps[p * words..(p + 1) * words];
                     let own: u32 = fp.iter().map(|w| w.count_ones()).sum();
                     let mut hits = Vec::new();
-                    (v.scan)(&q, &fps, &tiles, p..p + 1, own, &mut hits);
+                    (v.scan)(
+                        &q,
+                        Arena { fingerprints: &fps, tiles: &tiles },
+                        p..p + 1,
+                        own,
+                        &mut hits,
+                    );
                     assert_eq!(hits, [(0, own)], "scan {}, {words} words, position {p}", v.name);
                 }
             }

@@ -275,6 +275,11 @@ impl Index {
         self.storage.fingerprints()
     }
 
+    /// What the scan reads: the fingerprints and their block counts.
+    fn arena(&self) -> kernel::Arena<'_> {
+        kernel::Arena { fingerprints: self.fingerprints(), tiles: &self.blocks }
+    }
+
     fn buckets(&self) -> &[u64] {
         self.storage.buckets()
     }
@@ -377,7 +382,7 @@ impl Index {
         for (c, positions) in self.buckets_in(range) {
             let Some(need) = metric.min_common(q, c, threshold) else { continue };
             found.clear();
-            scan(query, self.fingerprints(), &self.blocks, positions.clone(), need, &mut found);
+            scan(query, self.arena(), positions.clone(), need, &mut found);
             for &(i, common) in &found {
                 let score = metric.score(common, q, c);
                 if score >= threshold {
@@ -529,7 +534,7 @@ impl Index {
                 };
                 let chunk = start..(start + WALK_CHUNK).min(bucket.end);
                 found.clear();
-                scan(query, self.fingerprints(), &self.blocks, chunk.clone(), need, &mut found);
+                scan(query, self.arena(), chunk.clone(), need, &mut found);
                 for &(i, common) in &found {
                     let score = metric.score(common, q, c as u32);
                     let hit = Hit { id: self.ids()[chunk.start + i as usize], score };
@@ -569,14 +574,7 @@ impl Index {
             let (mut out, mut found) = (Vec::new(), Vec::new());
             for (c, positions) in self.buckets_in(range) {
                 found.clear();
-                scan_bucket(
-                    &query,
-                    self.fingerprints(),
-                    &self.blocks,
-                    positions.clone(),
-                    q,
-                    &mut found,
-                );
+                scan_bucket(&query, self.arena(), positions.clone(), q, &mut found);
                 out.extend(
                     found.iter().map(|&(i, _)| (c, self.ids()[positions.start + i as usize])),
                 );
