@@ -15,9 +15,8 @@ pub type Kernel = fn(&[u64], &[u64]) -> u32;
 /// in position order. One call per popcount bucket keeps the popcount
 /// inline in the loop.
 ///
-/// Two fingerprints share at most `Σ min(query_b, candidate_b)` bits over
-/// their blocks `b`, so a fingerprint whose sum is below `need` is passed
-/// over on its block counts without its own words being read.
+/// A fingerprint whose bound (see [`tile_blocks`]) is below `need` is
+/// passed over on its byte masks without its own words being read.
 pub type Scan = fn(
     query: &Query,
     arena: Arena<'_>,
@@ -27,66 +26,115 @@ pub type Scan = fn(
 );
 
 /// What a scan reads: every fingerprint of an index, laid end to end, each
-/// as long as the query, and their block counts tiled by [`tile_blocks`].
+/// as long as the query, and their byte masks tiled by [`tile_blocks`].
 #[derive(Debug, Clone, Copy)]
 pub struct Arena<'a> {
     /// The fingerprints' words.
     pub fingerprints: &'a [u64],
-    /// Their block counts.
+    /// Their byte masks.
     pub tiles: &'a [u8],
 }
 
-/// Words counted into one block: 64 bits, so that a count fits a byte.
-/// Finer blocks bound common bits more tightly; on 2048-bit Morgan
-/// fingerprints of drug-like molecules, 32 blocks leave about one
-/// fingerprint in a thousand to read at a threshold of 0.64, 16 blocks
-/// about one in ten.
-const BLOCK_WORDS: usize = 1;
-
-/// Fingerprints per tile: the counts of one block for 64 consecutive
+/// Fingerprints per tile: the masks of one word for 64 consecutive
 /// positions are 64 consecutive bytes, one AVX-512 register, so a tile's
 /// bounds are summed for 64 fingerprints at once.
 pub const TILE: usize = 64;
 
-fn block_counts(fingerprint: &[u64]) -> impl Iterator<Item = u8> + '_ {
-    fingerprint.chunks(BLOCK_WORDS).map(|b| b.iter().map(|w| w.count_ones()).sum::<u32>() as u8)
+/// The mask of a word's bytes that hold any bit.
+fn byte_mask(word: u64) -> u8 {
+    (0..8).filter(|b| word >> (8 * b) & 0xff != 0).fold(0, |mask, b| mask | 1 << b)
 }
 
-/// The block counts of the fingerprints of `tiles` (tile numbers), tile by
-/// tile, block-major within a tile: count `b` of position `p` is at
-/// `((p / TILE) * blocks + b) * TILE + p % TILE`, counted from the first
-/// tile. Positions past the end of `fingerprints` count zero.
+/// The byte masks of the fingerprints of `tiles` (tile numbers), tile by
+/// tile, word-major within a tile: the mask of word `w` of position `p` is
+/// at `((p / TILE) * words + w) * TILE + p % TILE`, counted from the first
+/// tile. Positions past the end of `fingerprints` are zero.
+///
+/// The masks are the scan's bound, an eighth of the fingerprints' size: a
+/// candidate shares at most the query's bits in the bytes it has set, and
+/// holds every query bit only if it has every byte the query has. Blocks
+/// this small bound common bits tightly. On 2048-bit Morgan fingerprints
+/// at the 1000th-best score of a drug-like query (Tanimoto ≈ 0.38), the
+/// bound leaves about 0.4 % of the candidates to read; bit counts of 16-bit
+/// blocks (same size) leave 1 %, of 32-bit blocks 17 %, of 64-bit blocks
+/// (a byte each, twice the size) 82 %. On the denser pattern fingerprints
+/// the superset screen also runs faster than on 32-bit counts.
 pub fn tile_blocks(words: usize, fingerprints: &[u64], tiles: Range<usize>) -> Vec<u8> {
-    let per = words.div_ceil(BLOCK_WORDS);
-    let mut out = vec![0u8; tiles.len() * per * TILE];
+    let mut out = vec![0u8; tiles.len() * words * TILE];
     let first = tiles.start * TILE;
     let last = (tiles.end * TILE).min(fingerprints.len() / words);
     for p in first..last {
         let fp = &fingerprints[p * words..(p + 1) * words];
-        let base = (p - first) / TILE * per * TILE + p % TILE;
-        for (b, count) in block_counts(fp).enumerate() {
-            out[base + b * TILE] = count;
+        let base = (p - first) / TILE * words * TILE + p % TILE;
+        for (w, &word) in fp.iter().enumerate() {
+            out[base + w * TILE] = byte_mask(word);
         }
     }
     out
 }
 
-/// A query fingerprint with its block counts and popcount.
+/// For a query half word (four bytes) and each 4-bit mask of a candidate's
+/// bytes there: the most bits they share (`bound`), and how many of the
+/// query's bytes the candidate lacks (`short`; zero for every mask a
+/// superset of the query can have).
+fn half_tables(half: u32) -> ([u8; 16], [u8; 16]) {
+    let (mut bound, mut short) = ([0u8; 16], [0u8; 16]);
+    for mask in 0..16 {
+        for b in 0..4 {
+            let bits = (half >> (8 * b) & 0xff).count_ones() as u8;
+            if mask >> b & 1 == 1 {
+                bound[mask] += bits;
+            } else {
+                short[mask] += u8::from(bits > 0);
+            }
+        }
+    }
+    (bound, short)
+}
+
+/// A query fingerprint with its popcount and, per half word, the tables
+/// that turn a candidate's byte mask into its bound.
 #[derive(Debug, Clone)]
 pub struct Query {
     words: Vec<u64>,
-    blocks: Vec<u8>,
     popcount: u32,
+    /// The halves holding query bits, in order: every other half's tables
+    /// are all zero, so a scan skips them.
+    live: Vec<usize>,
+    /// Of `live`, how many lie in the first half of the words.
+    live_front: usize,
+    /// Query bits in the second half of the words.
+    back_popcount: u32,
+    /// Per half word (low half first), by mask: bits it can share.
+    bound: Vec<[u8; 16]>,
+    /// Per half word, by mask: query bytes it lacks.
+    short: Vec<[u8; 16]>,
 }
 
 impl Query {
-    /// The query `words` and its block counts.
+    /// The query `words` and its tables.
     pub fn new(words: &[u64]) -> Query {
+        let halves: Vec<u32> = words.iter().flat_map(|&w| [w as u32, (w >> 32) as u32]).collect();
+        let (bound, short) = halves.iter().map(|&h| half_tables(h)).unzip();
+        let live: Vec<usize> = (0..halves.len()).filter(|&h| halves[h] != 0).collect();
+        let front = words.len() / 2;
         Query {
             words: words.to_vec(),
-            blocks: block_counts(words).collect(),
             popcount: words.iter().map(|w| w.count_ones()).sum(),
+            live_front: live.iter().filter(|&&h| h < 2 * front).count(),
+            live,
+            back_popcount: words[front..].iter().map(|w| w.count_ones()).sum(),
+            bound,
+            short,
         }
+    }
+
+    /// The tables of a scan for `need` common bits: with all the query's
+    /// bits needed (a superset screen) a candidate must be short nowhere,
+    /// otherwise its bound must reach `need`.
+    fn tables(&self, need: u32) -> (&[[u8; 16]], bool) {
+        let superset = need >= self.popcount;
+        (if superset { &self.short } else { &self.bound }, superset)
     }
 }
 
@@ -157,13 +205,16 @@ fn scan_with(
     intersection: impl Fn(&[u64], &[u64]) -> u32,
 ) {
     let words = query.words.len();
-    let per = query.blocks.len();
+    let (tables, superset) = query.tables(need);
     for p in positions.clone() {
-        let base = p / TILE * per * TILE + p % TILE;
-        let bound: u32 = (query.blocks.iter().enumerate())
-            .map(|(b, &qb)| u32::from(qb.min(arena.tiles[base + b * TILE])))
+        let base = p / TILE * words * TILE + p % TILE;
+        let sum: u32 = (query.live.iter())
+            .map(|&h| {
+                let mask = arena.tiles[base + h / 2 * TILE] >> (4 * (h % 2)) & 15;
+                u32::from(tables[h][usize::from(mask)])
+            })
             .sum();
-        if bound < need {
+        if (superset && sum > 0) || (!superset && sum < need) {
             continue;
         }
         let common = intersection(&query.words, &arena.fingerprints[p * words..(p + 1) * words]);
@@ -200,7 +251,7 @@ fn portable(a: &[u64], b: &[u64]) -> u32 {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Arena, Query, BLOCK_WORDS, TILE};
+    use super::{Arena, Query, TILE};
     use std::arch::x86_64::*;
     use std::ops::Range;
 
@@ -262,7 +313,7 @@ mod x86 {
     ) {
         // SAFETY: this function runs only where the AVX-512 features are.
         unsafe {
-            let half = q.blocks.len() / 2 * BLOCK_WORDS;
+            let half = q.words.len() / 2;
             if q.words.len() == 32 {
                 // 2048-bit fingerprints, the common case: the query stays in
                 // four registers and each candidate half is two loads.
@@ -288,18 +339,18 @@ mod x86 {
         }
     }
 
-    /// Bounds 64 positions at a time: per block, one load of 64 counts, a
-    /// minimum with the query's count and a saturating add; then one
-    /// compare gives the mask of positions worth reading. A sum that
-    /// saturates at 255 is passed on whatever `need` is, so saturation
-    /// never loses a hit. When `need` is the query's whole popcount (the
-    /// superset screen), the test is exact instead: every block must hold
-    /// at least the query's count.
+    /// Bounds 64 positions at a time: per half word holding query bits, one
+    /// load of 64 masks, a byte shuffle looking up the nibble of each in the
+    /// half's table and a saturating add; then one compare gives the mask
+    /// of positions worth reading. A sum that saturates at 255 is passed on
+    /// whatever `need` is, so saturation never loses a hit. For a superset
+    /// screen the sum counts lacking bytes and must stay zero, which
+    /// saturation cannot fake.
     ///
     /// A candidate that passes is read in two halves: the common bits of
-    /// its first half (`first`) plus the block bound of its second half
-    /// must still reach `need` before the second half (`second`) is read,
-    /// which spares half the reads of most candidates at low thresholds.
+    /// its first half (`first`) plus the bound of its second half must
+    /// still reach `need` before the second half (`second`) is read, which
+    /// spares half the reads of most candidates at low thresholds.
     #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,popcnt")]
     #[inline]
     unsafe fn scan_tiles(
@@ -315,36 +366,56 @@ mod x86 {
             return;
         }
         let words = q.words.len();
-        let per = q.blocks.len();
-        let superset = need >= q.popcount;
+        let (tables, superset) = q.tables(need);
+        let nibble = _mm512_set1_epi8(0x0f);
+        // Each live half's table, broadcast to the four lanes that the byte
+        // shuffle looks up within.
+        let lookups: Vec<(usize, __m512i)> = (q.live.iter())
+            .map(|&h| {
+                // SAFETY: a table is 16 bytes.
+                let table = unsafe { _mm_loadu_si128(tables[h].as_ptr().cast()) };
+                (h, _mm512_broadcast_i32x4(table))
+            })
+            .collect();
+        let (front_lookups, back_lookups) = lookups.split_at(q.live_front);
         let needv = _mm512_set1_epi8(need.min(255) as u8 as i8);
+        // What the second half can add at most: the query's bits there.
+        let back_most = _mm512_set1_epi8(q.back_popcount.min(255) as u8 as i8);
         // The second half's bound per lane; 255 is saturated, so unknown.
         let mut rest = [u8::MAX; TILE];
         for tile in positions.start / TILE..=(positions.end - 1) / TILE {
-            let counts = &arena.tiles[tile * per * TILE..(tile + 1) * per * TILE];
-            let load = |b: usize| {
-                // SAFETY: `counts` holds `per` rows of TILE = 64 bytes.
-                unsafe { _mm512_loadu_si512(counts.as_ptr().add(b * TILE).cast()) }
-            };
-            let mut mask = if superset {
-                let mut all = !0u64;
-                for (b, &qb) in q.blocks.iter().enumerate() {
-                    all &= _mm512_cmpge_epu8_mask(load(b), _mm512_set1_epi8(qb as i8));
+            let masks = &arena.tiles[tile * words * TILE..(tile + 1) * words * TILE];
+            let sum = |lookups: &[(usize, __m512i)]| {
+                let mut sum = _mm512_setzero_si512();
+                for &(h, table) in lookups {
+                    // SAFETY: `masks` holds `words` rows of TILE = 64 bytes
+                    // and half h lies in row h / 2.
+                    let row =
+                        unsafe { _mm512_loadu_si512(masks.as_ptr().add(h / 2 * TILE).cast()) };
+                    let row = if h % 2 == 1 { _mm512_srli_epi16::<4>(row) } else { row };
+                    let nibbles = _mm512_and_si512(row, nibble);
+                    sum = _mm512_adds_epu8(sum, _mm512_shuffle_epi8(table, nibbles));
                 }
-                all
+                sum
+            };
+            let front = sum(front_lookups);
+            // Most tiles fail on their first half at high thresholds; their
+            // second half is not looked at.
+            let hopeless = if superset {
+                _mm512_cmpeq_epu8_mask(front, _mm512_setzero_si512()) == 0
             } else {
-                let bound = |blocks: Range<usize>| {
-                    let mut sum = _mm512_setzero_si512();
-                    for b in blocks {
-                        let qb = _mm512_set1_epi8(q.blocks[b] as i8);
-                        sum = _mm512_adds_epu8(sum, _mm512_min_epu8(load(b), qb));
-                    }
-                    sum
-                };
-                let back = bound(per / 2..per);
+                _mm512_cmpge_epu8_mask(_mm512_adds_epu8(front, back_most), needv) == 0
+            };
+            if hopeless {
+                continue;
+            }
+            let back = sum(back_lookups);
+            let mut mask = if superset {
+                _mm512_cmpeq_epu8_mask(_mm512_adds_epu8(front, back), _mm512_setzero_si512())
+            } else {
                 // SAFETY: `rest` is 64 bytes, one register.
                 unsafe { _mm512_storeu_si512(rest.as_mut_ptr().cast(), back) };
-                _mm512_cmpge_epu8_mask(_mm512_adds_epu8(bound(0..per / 2), back), needv)
+                _mm512_cmpge_epu8_mask(_mm512_adds_epu8(front, back), needv)
             };
             let first_position = tile * TILE;
             if first_position < positions.start {
@@ -465,6 +536,31 @@ mod tests {
                 (v.scan)(&query, arena, positions.clone(), need, &mut hits);
                 prop_assert_eq!(&hits, &expected, "scan {}", v.name);
             }
+        }
+    }
+
+    /// The tables give the bound of the byte masks exactly: a looser one
+    /// would still find every hit, only read more.
+    #[test]
+    fn tables_bound_by_bytes_present() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Sparse halves, some bytes empty: the cases the masks tell apart.
+            let (query, candidate) = ((x & x.rotate_left(11)) as u32, (x >> 32 & x >> 9) as u32);
+            let bytes = |w: u32| (0..4).map(move |b| w >> (8 * b) & 0xff);
+            let shared: u32 = bytes(query)
+                .zip(bytes(candidate))
+                .map(|(q, c)| if c != 0 { q.count_ones() } else { 0 })
+                .sum();
+            let lacks = bytes(query).zip(bytes(candidate)).filter(|&(q, c)| q != 0 && c == 0);
+            let (bound, short) = half_tables(query);
+            let mask = usize::from(byte_mask(u64::from(candidate)));
+            assert_eq!(u32::from(bound[mask]), shared, "{query:#x} {candidate:#x}");
+            assert!(shared >= (query & candidate).count_ones());
+            assert_eq!(usize::from(short[mask]), lacks.count(), "{query:#x} {candidate:#x}");
         }
     }
 

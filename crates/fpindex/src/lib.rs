@@ -182,7 +182,7 @@ fn in_parallel<T: Send>(
 pub struct Index {
     words: usize,
     storage: Storage,
-    /// The block counts of every position, tiled by [`kernel::tile_blocks`]:
+    /// The byte masks of every position, tiled by [`kernel::tile_blocks`]:
     /// derived when the index is built or opened (not stored in the file),
     /// they let a scan pass over most candidates without reading them.
     blocks: Vec<u8>,
@@ -237,7 +237,7 @@ impl Index {
         Index::with_blocks(words, Storage::Owned { ids, fingerprints: sorted, buckets })
     }
 
-    /// An index over `storage` with its block counts derived.
+    /// An index over `storage` with its byte masks derived.
     pub(crate) fn with_blocks(words: usize, storage: Storage) -> Index {
         let fingerprints = storage.fingerprints();
         let tiles = (fingerprints.len() / words).div_ceil(kernel::TILE);
@@ -260,8 +260,8 @@ impl Index {
         self.words
     }
 
-    /// Bytes of fingerprints, ids, buckets (in memory or mapped) and block
-    /// counts.
+    /// Bytes of fingerprints, ids, buckets (in memory or mapped) and byte
+    /// masks.
     pub fn memory_bytes(&self) -> usize {
         8 * (self.fingerprints().len() + self.ids().len() + self.buckets().len())
             + self.blocks.len()
@@ -275,7 +275,7 @@ impl Index {
         self.storage.fingerprints()
     }
 
-    /// What the scan reads: the fingerprints and their block counts.
+    /// What the scan reads: the fingerprints and their byte masks.
     fn arena(&self) -> kernel::Arena<'_> {
         kernel::Arena { fingerprints: self.fingerprints(), tiles: &self.blocks }
     }
