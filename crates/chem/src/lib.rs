@@ -325,6 +325,11 @@ impl Query {
         out.into_iter().map(|b| b != 0).collect()
     }
 
+    /// Whether matching respects the query's stereo (it names some).
+    pub fn uses_chirality(&self) -> bool {
+        self.use_chirality
+    }
+
     /// The query written back as SMARTS.
     pub fn smarts(&self) -> String {
         ffi::bridge::mol_to_smarts(&self.raw)

@@ -11,12 +11,13 @@
 //! end   footer, 16 bytes: CRC-32 of everything before it (u32) | zeros (u32) | MAGIC
 //! ```
 //!
-//! Files are written to a temporary name, synced and renamed, so a crash
+//! The magic, version and footer are [`checkfile`]'s frame, so a crash
 //! leaves the old index or the new one, never half of one. Opening checks the
-//! magic, the version, the sizes, the bucket table and the checksum.
+//! frame, the version, the sizes and the bucket table.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use checkfile::{le_u32, le_u64, FOOTER, PREAMBLE};
 
 use crate::Index;
 
@@ -26,7 +27,6 @@ pub const MAGIC: &[u8; 8] = b"SOYAKUFP";
 pub const FORMAT_VERSION: u32 = 1;
 
 const HEADER: usize = 64;
-const FOOTER: usize = 16;
 
 /// Why an index file could not be written or opened.
 #[derive(Debug, thiserror::Error)]
@@ -128,38 +128,21 @@ impl Index {
     pub fn write(&self, path: &Path) -> Result<(), IndexError> {
         let io = |source| IndexError::Io { path: path.to_owned(), source };
         let layout = Layout::new(self.len(), self.words, self.buckets().len());
-        let mut header = [0u8; HEADER];
-        header[..8].copy_from_slice(MAGIC);
-        header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-        header[12..16].copy_from_slice(&(self.words as u32).to_le_bytes());
-        header[16..24].copy_from_slice(&(layout.count as u64).to_le_bytes());
-        header[24..32].copy_from_slice(&(layout.buckets_len as u64).to_le_bytes());
-
-        let tmp = path.with_extension("tmp");
-        let file = std::fs::File::create(&tmp).map_err(io)?;
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-        let mut crc = crc32fast::Hasher::new();
-        let mut put = |bytes: &[u8], out: &mut std::io::BufWriter<std::fs::File>| {
-            crc.update(bytes);
-            out.write_all(bytes)
-        };
-        put(&header, &mut out).map_err(io)?;
+        let mut header = [0u8; HEADER - PREAMBLE];
+        header[..4].copy_from_slice(&(self.words as u32).to_le_bytes());
+        header[4..12].copy_from_slice(&(layout.count as u64).to_le_bytes());
+        header[12..20].copy_from_slice(&(layout.buckets_len as u64).to_le_bytes());
+        let mut out = checkfile::Writer::create(path, MAGIC, FORMAT_VERSION).map_err(io)?;
+        out.put(&header).map_err(io)?;
         for w in le_bytes(self.buckets()).chain(le_bytes(self.ids())) {
-            put(&w, &mut out).map_err(io)?;
+            out.put(&w).map_err(io)?;
         }
         let padding = layout.fingerprints_at - (layout.ids_at + 8 * layout.count);
-        put(&vec![0u8; padding], &mut out).map_err(io)?;
+        out.put(&vec![0u8; padding]).map_err(io)?;
         for w in le_bytes(self.fingerprints()) {
-            put(&w, &mut out).map_err(io)?;
+            out.put(&w).map_err(io)?;
         }
-        let mut footer = [0u8; FOOTER];
-        footer[..4].copy_from_slice(&crc.finalize().to_le_bytes());
-        footer[8..].copy_from_slice(MAGIC);
-        out.write_all(&footer).map_err(io)?;
-        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
-        file.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)?;
-        Ok(())
+        out.finish().map_err(io)
     }
 
     /// Memory-maps an index file after checking it whole.
@@ -174,18 +157,17 @@ impl Index {
         // so the mapped bytes do not change under us.
         let map = unsafe { memmap2::Mmap::map(&file) }
             .map_err(|source| IndexError::Io { path: path.to_owned(), source })?;
-        if map.len() < HEADER + FOOTER || &map[..8] != MAGIC {
-            return Err(corrupt("no Soyaku index header".into()));
+        let checked = checkfile::check(&map, MAGIC).map_err(|e| corrupt(e.to_string()))?;
+        if checked.version > FORMAT_VERSION {
+            return Err(IndexError::NewerVersion { path: path.to_owned(), found: checked.version });
         }
-        let u32_at = |at: usize| u32::from_le_bytes(map[at..at + 4].try_into().expect("4 bytes"));
-        let u64_at = |at: usize| u64::from_le_bytes(map[at..at + 8].try_into().expect("8 bytes"));
-        let version = u32_at(8);
-        if version > FORMAT_VERSION {
-            return Err(IndexError::NewerVersion { path: path.to_owned(), found: version });
+        if checked.body.len() < HEADER {
+            return Err(corrupt("header cut short".into()));
         }
-        let words = u32_at(12) as usize;
-        let count = usize::try_from(u64_at(16)).map_err(|_| corrupt("count".into()))?;
-        let buckets_len = usize::try_from(u64_at(24)).map_err(|_| corrupt("buckets".into()))?;
+        let words = le_u32(&map, 12) as usize;
+        let count = usize::try_from(le_u64(&map, 16)).map_err(|_| corrupt("count".into()))?;
+        let buckets_len =
+            usize::try_from(le_u64(&map, 24)).map_err(|_| corrupt("buckets".into()))?;
         if words == 0 || buckets_len != words * 64 + 2 {
             return Err(corrupt(format!("{words} words with {buckets_len} buckets")));
         }
@@ -196,14 +178,6 @@ impl Index {
                 map.len(),
                 layout.footer_at + FOOTER
             )));
-        }
-        if &map[map.len() - 8..] != MAGIC {
-            return Err(corrupt("no Soyaku index footer".into()));
-        }
-        let stored = u32_at(layout.footer_at);
-        let actual = crc32fast::hash(&map[..layout.footer_at]);
-        if stored != actual {
-            return Err(corrupt(format!("checksum {actual:08x}, expected {stored:08x}")));
         }
         let storage = Storage::Mapped { map, layout };
         let buckets = storage.buckets();

@@ -74,13 +74,14 @@ fn damage_is_detected() {
     let mut flipped = good.clone();
     flipped[good.len() - 100] ^= 1;
     check(&flipped, "checksum");
-    check(&good[..good.len() - 1], "bytes where");
+    check(&good[..good.len() - 1], "cut short");
     let mut foreign = good.clone();
     foreign[0] = b'X';
-    check(&foreign, "no Soyaku index header");
-    let mut newer = good.clone();
-    newer[8] = 99;
-    std::fs::write(&path, &newer).unwrap();
+    check(&foreign, "not a file of this kind");
+    // A whole file, as a later Soyaku would write it.
+    let mut newer = checkfile::Writer::create(&path, fpindex::MAGIC, 99).unwrap();
+    newer.put(&good[checkfile::PREAMBLE..good.len() - checkfile::FOOTER]).unwrap();
+    newer.finish().unwrap();
     assert!(matches!(Index::open(&path), Err(IndexError::NewerVersion { found: 99, .. })));
 }
 

@@ -35,9 +35,45 @@ impl serde::Serialize for CompoundId {
     }
 }
 
+/// Where `id` sits among `len` ascending ids (`id_at(i)` is the i-th), if
+/// held. Parents' ids run without gaps, so the first guess (the distance
+/// from the first id) is nearly always right; it is at least the position
+/// in any case, so a gap only narrows a binary search below it.
+pub(crate) fn position(id: CompoundId, len: usize, id_at: impl Fn(usize) -> i64) -> Option<usize> {
+    if len == 0 {
+        return None;
+    }
+    // Below the first id, the distance is negative and nothing is held.
+    let most = usize::try_from(id.0.checked_sub(id_at(0))?).ok()?.min(len - 1);
+    if id_at(most) == id.0 {
+        return Some(most);
+    }
+    let (mut lo, mut hi) = (0, most);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        match id_at(mid).cmp(&id.0) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return Some(mid),
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn positions_are_found_with_and_without_gaps() {
+        for ids in [vec![], vec![5], vec![1, 2, 3, 4, 5], vec![2, 3, 7, 8, 20, 21, 22, 40]] {
+            for probe in -1..45 {
+                let expected = ids.iter().position(|&i| i == probe);
+                let found = position(CompoundId(probe), ids.len(), |i| ids[i]);
+                assert_eq!(found, expected, "{probe} in {ids:?}");
+            }
+        }
+    }
     use proptest::prelude::*;
 
     #[test]

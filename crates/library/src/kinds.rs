@@ -31,12 +31,14 @@
 //!     atom index u32)
 //! end footer, 16 bytes: CRC-32 of everything before it (u32) | zeros (u32) | MAGIC
 //! ```
+//!
+//! The magic, version and footer are [`checkfile`]'s frame.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use checkfile::{le_u32, le_u64, PREAMBLE};
 use chem::{Molecule, Query};
 
 use crate::{CompoundId, LibraryError, Structures};
@@ -44,7 +46,6 @@ use crate::{CompoundId, LibraryError, Structures};
 const MAGIC: &[u8; 8] = b"SOYAKUAK";
 const VERSION: u32 = 1;
 const HEADER: usize = 48;
-const FOOTER: usize = 16;
 
 /// The file name of the kinds in an index folder.
 pub const FILE_NAME: &str = "kinds.sak";
@@ -84,6 +85,17 @@ impl std::fmt::Debug for AtomKinds {
 #[derive(Debug)]
 pub struct KindScreen {
     allowed: Vec<Option<Vec<u64>>>,
+    /// The query is one atom the kinds judge, matched without chirality:
+    /// a parent holds it exactly when one of its kinds is allowed, so the
+    /// screen's verdict is the match's.
+    decisive: bool,
+}
+
+impl KindScreen {
+    /// Whether the screen's verdict is the match's (see [`AtomKinds::judge`]).
+    pub fn decides(&self) -> bool {
+        self.decisive
+    }
 }
 
 impl AtomKinds {
@@ -161,8 +173,9 @@ impl AtomKinds {
             .iter()
             .map(|&judged| judged.then(|| vec![0u64; self.kinds().div_ceil(64)]))
             .collect();
+        let decisive = screenable == [true] && !query.uses_chirality();
         if allowed.iter().all(Option::is_none) {
-            return Ok(KindScreen { allowed });
+            return Ok(KindScreen { allowed, decisive });
         }
         let mut unpacked = self.unpacked.lock().unwrap_or_else(|e| e.into_inner());
         if unpacked.len() != self.prototype_parents.len() {
@@ -188,24 +201,24 @@ impl AtomKinds {
                 }
             }
         }
-        Ok(KindScreen { allowed })
+        Ok(KindScreen { allowed, decisive })
     }
 
     /// The kinds of parent `id`, if it is held.
     fn of(&self, id: CompoundId) -> Option<&[u32]> {
-        let i = self.ids.binary_search(&id.0).ok()?;
+        let i = crate::id::position(id, self.ids.len(), |i| self.ids[i])?;
         Some(&self.entries[self.offsets[i] as usize..self.offsets[i + 1] as usize])
     }
 
-    /// Whether parent `id` may hold the query: every screened query atom can
-    /// map to one of its kinds. A parent the kinds do not know passes.
-    pub fn admits(&self, screen: &KindScreen, id: CompoundId) -> bool {
-        let Some(kinds) = self.of(id) else { return true };
-        screen
-            .allowed
-            .iter()
-            .flatten()
-            .all(|bits| kinds.iter().any(|&k| bits[k as usize / 64] >> (k % 64) & 1 == 1))
+    /// What `screen` says of parent `id`: `None` when it cannot hold the
+    /// query (a screened query atom maps to none of its kinds), otherwise
+    /// whether it surely does (the screen decides). A parent the kinds do
+    /// not know may hold the query and is not settled.
+    pub fn judge(&self, screen: &KindScreen, id: CompoundId) -> Option<bool> {
+        let Some(kinds) = self.of(id) else { return Some(false) };
+        let admitted = (screen.allowed.iter().flatten())
+            .all(|bits| kinds.iter().any(|&k| bits[k as usize / 64] >> (k % 64) & 1 == 1));
+        admitted.then_some(screen.decisive)
     }
 
     /// Writes the kinds to `path` atomically (temporary file, sync, rename).
@@ -214,8 +227,6 @@ impl AtomKinds {
         let mut bytes = Vec::with_capacity(
             HEADER + 8 * (2 * self.ids.len() + 1) + 4 * self.entries.len() + 8 * self.kinds(),
         );
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&VERSION.to_le_bytes());
         bytes.extend_from_slice(&self.store_checksum.to_le_bytes());
         for n in [self.ids.len(), self.kinds(), self.entries.len(), self.prototype_parents.len()] {
             bytes.extend_from_slice(&(n as u64).to_le_bytes());
@@ -223,22 +234,16 @@ impl AtomKinds {
         self.ids.iter().for_each(|id| bytes.extend_from_slice(&id.to_le_bytes()));
         self.offsets.iter().for_each(|o| bytes.extend_from_slice(&o.to_le_bytes()));
         self.entries.iter().for_each(|k| bytes.extend_from_slice(&k.to_le_bytes()));
-        bytes.resize(bytes.len().next_multiple_of(8), 0);
+        // Padded so that what follows sits at a multiple of 8 in the file.
+        bytes.resize((PREAMBLE + bytes.len()).next_multiple_of(8) - PREAMBLE, 0);
         self.prototype_parents.iter().for_each(|id| bytes.extend_from_slice(&id.to_le_bytes()));
         for (parent, atom) in &self.prototypes {
             bytes.extend_from_slice(&parent.to_le_bytes());
             bytes.extend_from_slice(&atom.to_le_bytes());
         }
-        let crc = crc32fast::hash(&bytes);
-        bytes.extend_from_slice(&crc.to_le_bytes());
-        bytes.extend_from_slice(&[0; 4]);
-        bytes.extend_from_slice(MAGIC);
-        let tmp = path.with_extension("tmp");
-        let mut file = fs_err::File::create(&tmp)?;
-        file.write_all(&bytes).map_err(io)?;
-        file.sync_all()?;
-        fs_err::rename(&tmp, path)?;
-        Ok(())
+        let mut out = checkfile::Writer::create(path, MAGIC, VERSION).map_err(io)?;
+        out.put(&bytes).map_err(io)?;
+        out.finish().map_err(io)
     }
 
     /// Reads a kinds file after checking its header, sizes and checksum.
@@ -247,21 +252,15 @@ impl AtomKinds {
             LibraryError::Corrupt(format!("atom kinds {}: {reason}", path.display()))
         };
         let bytes = fs_err::read(path)?;
-        if bytes.len() < HEADER + FOOTER
-            || &bytes[..8] != MAGIC
-            || &bytes[bytes.len() - 8..] != MAGIC
-        {
-            return Err(corrupt("not a Soyaku atom-kinds file"));
-        }
-        let footer_at = bytes.len() - FOOTER;
-        let stored = u32::from_le_bytes(bytes[footer_at..footer_at + 4].try_into().expect("4"));
-        if stored != crc32fast::hash(&bytes[..footer_at]) {
-            return Err(corrupt("checksum mismatch"));
-        }
-        let mut reader = Reader { bytes: &bytes[..footer_at], at: 8 };
-        if reader.u32() != VERSION {
+        let checked = checkfile::check(&bytes, MAGIC).map_err(|e| corrupt(&e.to_string()))?;
+        if checked.version != VERSION {
             return Err(corrupt("unknown version"));
         }
+        let footer_at = checked.body.len();
+        if footer_at < HEADER {
+            return Err(corrupt("header cut short"));
+        }
+        let mut reader = Reader { bytes: checked.body, at: PREAMBLE };
         let store_checksum = reader.u32();
         let [parents, kinds, entries, prototype_parents] = [(); 4].map(|()| reader.u64() as usize);
         let need = 8 * (2 * parents + 1)
@@ -307,15 +306,13 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn u32(&mut self) -> u32 {
-        let v = u32::from_le_bytes(self.bytes[self.at..self.at + 4].try_into().expect("4"));
         self.at += 4;
-        v
+        le_u32(self.bytes, self.at - 4)
     }
 
     fn u64(&mut self) -> u64 {
-        let v = u64::from_le_bytes(self.bytes[self.at..self.at + 8].try_into().expect("8"));
         self.at += 8;
-        v
+        le_u64(self.bytes, self.at - 8)
     }
 }
 

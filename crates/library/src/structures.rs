@@ -14,9 +14,12 @@
 //! …    packed molecules, then zero padding to a multiple of 8
 //! end  footer, 16 bytes: CRC-32 of everything before it (u32) | zeros (u32) | MAGIC
 //! ```
+//!
+//! The magic, version and footer are [`checkfile`]'s frame.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+use checkfile::{le_u32, le_u64, FOOTER, PREAMBLE};
 
 use chem::Molecule;
 
@@ -26,7 +29,6 @@ use crate::{CompoundId, LibraryError};
 const MAGIC: &[u8; 8] = b"SOYAKUST";
 const VERSION: u32 = 2;
 const HEADER: usize = 32;
-const FOOTER: usize = 16;
 
 /// The file name of the store in an index folder.
 pub const FILE_NAME: &str = "structures.sst";
@@ -45,10 +47,6 @@ pub struct Structures {
     kinds: Option<AtomKinds>,
 }
 
-fn u64_at(bytes: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
-}
-
 impl Structures {
     /// Number of molecules held.
     pub fn len(&self) -> usize {
@@ -61,11 +59,11 @@ impl Structures {
     }
 
     fn id(&self, i: usize) -> i64 {
-        u64_at(&self.map, HEADER + 8 * i) as i64
+        le_u64(&self.map, HEADER + 8 * i) as i64
     }
 
     fn offset(&self, i: usize) -> usize {
-        u64_at(&self.map, HEADER + 8 * (self.count + i)) as usize
+        le_u64(&self.map, HEADER + 8 * (self.count + i)) as usize
     }
 
     fn packed_at(&self, i: usize) -> &[u8] {
@@ -74,8 +72,7 @@ impl Structures {
 
     /// The CRC-32 the store's footer records, which names its contents.
     pub fn checksum(&self) -> u32 {
-        let at = self.map.len() - FOOTER;
-        u32::from_le_bytes(self.map[at..at + 4].try_into().expect("4 bytes"))
+        le_u32(&self.map, self.map.len() - FOOTER)
     }
 
     /// The parents' atom kinds, when derived (see [`crate::kinds`]).
@@ -95,16 +92,7 @@ impl Structures {
 
     /// The packed molecule of parent `id`.
     pub fn packed(&self, id: CompoundId) -> Option<&[u8]> {
-        let (mut lo, mut hi) = (0, self.count);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            match self.id(mid).cmp(&id.0) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some(self.packed_at(mid)),
-            }
-        }
-        None
+        crate::id::position(id, self.count, |i| self.id(i)).map(|i| self.packed_at(i))
     }
 
     /// The molecule of parent `id`.
@@ -126,40 +114,25 @@ impl Structures {
         let io = |source| LibraryError::Read { path: path.to_owned(), source };
         let count = entries.clone().count();
         let bytes_len: usize = entries.clone().map(|(_, p)| p.len()).sum();
-        let mut crc = crc32fast::Hasher::new();
-        let tmp = path.with_extension("tmp");
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, fs_err::File::create(&tmp)?);
-        let mut put = |bytes: &[u8]| {
-            crc.update(bytes);
-            out.write_all(bytes)
-        };
-        let mut header = [0u8; HEADER];
-        header[..8].copy_from_slice(MAGIC);
-        header[8..12].copy_from_slice(&VERSION.to_le_bytes());
-        header[16..24].copy_from_slice(&(count as u64).to_le_bytes());
-        header[24..32].copy_from_slice(&(bytes_len as u64).to_le_bytes());
-        put(&header).map_err(io)?;
+        let mut out = checkfile::Writer::create(path, MAGIC, VERSION).map_err(io)?;
+        let mut header = [0u8; HEADER - PREAMBLE];
+        header[4..12].copy_from_slice(&(count as u64).to_le_bytes());
+        header[12..20].copy_from_slice(&(bytes_len as u64).to_le_bytes());
+        out.put(&header).map_err(io)?;
         for (id, _) in entries.clone() {
-            put(&(id as u64).to_le_bytes()).map_err(io)?;
+            out.put(&(id as u64).to_le_bytes()).map_err(io)?;
         }
         let mut offset = 0u64;
-        put(&offset.to_le_bytes()).map_err(io)?;
+        out.put(&offset.to_le_bytes()).map_err(io)?;
         for (_, p) in entries.clone() {
             offset += p.len() as u64;
-            put(&offset.to_le_bytes()).map_err(io)?;
+            out.put(&offset.to_le_bytes()).map_err(io)?;
         }
         for (_, p) in entries {
-            put(p).map_err(io)?;
+            out.put(p).map_err(io)?;
         }
-        put(&vec![0u8; bytes_len.next_multiple_of(8) - bytes_len]).map_err(io)?;
-        let mut footer = [0u8; FOOTER];
-        footer[..4].copy_from_slice(&crc.finalize().to_le_bytes());
-        footer[8..].copy_from_slice(MAGIC);
-        out.write_all(&footer).map_err(io)?;
-        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
-        file.sync_all()?;
-        fs_err::rename(&tmp, path)?;
-        Ok(())
+        out.put(&vec![0u8; bytes_len.next_multiple_of(8) - bytes_len]).map_err(io)?;
+        out.finish().map_err(io)
     }
 
     /// Maps a store file after checking its header, sizes and checksum.
@@ -172,22 +145,18 @@ impl Structures {
         // place, so the mapped bytes do not change under us.
         let map = unsafe { memmap2::Mmap::map(file.file()) }
             .map_err(|source| LibraryError::Read { path: path.to_owned(), source })?;
-        if map.len() < HEADER + FOOTER || &map[..8] != MAGIC || &map[map.len() - 8..] != MAGIC {
-            return Err(corrupt("not a Soyaku structure store"));
-        }
-        if u32::from_le_bytes(map[8..12].try_into().expect("4 bytes")) != VERSION {
+        let checked = checkfile::check(&map, MAGIC).map_err(|e| corrupt(&e.to_string()))?;
+        if checked.version != VERSION {
             return Err(corrupt("unknown version"));
         }
-        let count = usize::try_from(u64_at(&map, 16)).map_err(|_| corrupt("count"))?;
-        let bytes_len = usize::try_from(u64_at(&map, 24)).map_err(|_| corrupt("size"))?;
-        let bytes_at = HEADER + 8 * (2 * count + 1);
-        let footer_at = bytes_at + bytes_len.next_multiple_of(8);
-        if map.len() != footer_at + FOOTER {
-            return Err(corrupt("wrong size"));
+        if checked.body.len() < HEADER {
+            return Err(corrupt("header cut short"));
         }
-        let stored = u32::from_le_bytes(map[footer_at..footer_at + 4].try_into().expect("4"));
-        if stored != crc32fast::hash(&map[..footer_at]) {
-            return Err(corrupt("checksum mismatch"));
+        let count = usize::try_from(le_u64(&map, 16)).map_err(|_| corrupt("count"))?;
+        let bytes_len = usize::try_from(le_u64(&map, 24)).map_err(|_| corrupt("size"))?;
+        let bytes_at = HEADER + 8 * (2 * count + 1);
+        if checked.body.len() != bytes_at + bytes_len.next_multiple_of(8) {
+            return Err(corrupt("wrong size"));
         }
         let store = Structures { map, count, bytes_at, kinds: None };
         if store.offset(count) != bytes_len

@@ -1,8 +1,8 @@
 //! Substructure search over the registry: the pattern-fingerprint index
 //! screens, then the parents' atom kinds (`kinds.rs`); RDKit verifies each
-//! candidate (read from the structure store),
-//! on every core, within a time
-//! budget. Hits stream to the caller batch by batch, in index order: fewest
+//! candidate (read from the structure store), on every core, within a time
+//! budget. A one-atom query the kinds judge needs no verification: the
+//! kinds' verdict is the match's. Hits stream to the caller batch by batch, in index order: fewest
 //! pattern-fingerprint bits first, which puts small molecules first.
 
 use std::time::{Duration, Instant};
@@ -44,7 +44,8 @@ pub struct SubstructureResult {
     /// Parents that passed the screens: the pattern fingerprint, then the
     /// atom kinds (see [`crate::kinds`]).
     pub candidates: usize,
-    /// Candidates checked with RDKit before the search stopped.
+    /// Candidates checked (by RDKit, or settled by the atom kinds) before
+    /// the search stopped.
     pub verified: usize,
     /// The time budget ran out before every candidate was checked.
     pub partial: bool,
@@ -78,17 +79,24 @@ pub fn search(
 ) -> Result<SubstructureResult, LibraryError> {
     let deadline = Instant::now() + limits.timeout;
     let query = compile(text, language).map_err(LibraryError::BadQuery)?;
-    let mut candidates: Vec<CompoundId> = index
-        .supersets(query.pattern_fingerprint().words())
-        .into_iter()
-        .map(|id| CompoundId(id as i64))
-        .collect();
-    // The kind screen costs a match per kind and query atom; below about
-    // one candidate per kind, verifying them all is as quick.
-    if let Some(kinds) = structures.kinds().filter(|k| candidates.len() >= k.kinds()) {
-        let screen = kinds.screen(&query, structures)?;
-        candidates.retain(|&id| kinds.admits(&screen, id));
-    }
+    let ids = index.supersets(query.pattern_fingerprint().words());
+    // Each candidate with whether the atom kinds settle it as a hit. The
+    // kind screen costs a match per kind and query atom; below about one
+    // candidate per kind, verifying them all is as quick.
+    let candidates: Vec<(CompoundId, bool)> =
+        match structures.kinds().filter(|k| ids.len() >= k.kinds()) {
+            Some(kinds) => {
+                let screen = kinds.screen(&query, structures)?;
+                crate::on_all_cores(&ids, |part| {
+                    Ok(part
+                        .iter()
+                        .map(|&id| CompoundId(id as i64))
+                        .filter_map(|id| Some((id, kinds.judge(&screen, id)?)))
+                        .collect())
+                })?
+            }
+            None => ids.into_iter().map(|id| (CompoundId(id as i64), false)).collect(),
+        };
     let mut result = SubstructureResult {
         hits: Vec::new(),
         candidates: candidates.len(),
@@ -104,7 +112,7 @@ pub fn search(
             break;
         }
         let verdicts = verify(text, language, structures, batch, deadline)?;
-        for (&id, verdict) in batch.iter().zip(verdicts) {
+        for (&(id, _), verdict) in batch.iter().zip(verdicts) {
             match verdict {
                 Some(true) if result.hits.len() < limits.limit => {
                     on_hit(id);
@@ -133,21 +141,25 @@ fn batches(len: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
     })
 }
 
-/// Matches each candidate against the query on all cores. `None` marks
-/// molecules left unchecked when the deadline passed.
+/// Matches each candidate the kinds did not settle against the query on
+/// all cores. `None` marks molecules left unchecked when the deadline
+/// passed.
 fn verify(
     text: &str,
     language: QueryLanguage,
     structures: &Structures,
-    ids: &[CompoundId],
+    candidates: &[(CompoundId, bool)],
     deadline: Instant,
 ) -> Result<Vec<Option<bool>>, LibraryError> {
-    crate::on_all_cores(ids, |part| {
+    crate::on_all_cores(candidates, |part| {
         // Each thread compiles its own query: RDKit may fill caches in a
         // query molecule while matching.
         let query = compile(text, language).expect("query compiled before");
         part.iter()
-            .map(|&id| {
+            .map(|&(id, settled)| {
+                if settled {
+                    return Ok(Some(true));
+                }
                 if Instant::now() >= deadline {
                     return Ok(None);
                 }

@@ -39,10 +39,14 @@ const QUERIES: &[&str] = &[
     "[z2;c]",
     "[C;!$(C=O)]O",
     "*~*~*~[#9,#17]",
+    // One atom: the kinds settle the match (unless it names stereo).
+    "c",
+    "[N+]",
+    "[C@@H]",
 ];
 
 /// SMILES queries, matched as molecules.
-const SMILES_QUERIES: &[&str] = &["c1ccccc1O", "C(=O)N", "c1ccncc1", "CC(C)C"];
+const SMILES_QUERIES: &[&str] = &["c1ccccc1O", "C(=O)N", "c1ccncc1", "CC(C)C", "N", "[O-]"];
 
 async fn demo_registry(ctx: &Ctx, n: usize) -> (Registry, Segments, Structures) {
     let file = ctx.dir().join("lib.smi");
@@ -93,6 +97,18 @@ async fn screen_and_verify_equal_matching_everything(ctx: &Ctx) {
         screened_out += pattern_only - found.candidates;
     }
     assert!(screened_out > 0, "the atom-kind screen never took out a candidate");
+    let kinds = structures.kinds().unwrap();
+    for (q, decides) in [
+        ("c", true),
+        ("[Cl,Br,I]", true),
+        ("[r5;#7]", true),
+        ("cc", false),
+        ("[$([NX3;H2,H1;!$(NC=O)])]", false),
+        ("[C@@H]", false),
+    ] {
+        let screen = kinds.screen(&Query::from_smarts(q).unwrap(), &structures).unwrap();
+        assert_eq!(screen.decides(), decides, "whether the kinds settle {q}");
+    }
     for q in SMILES_QUERIES {
         let query = Query::from_molecule(Molecule::from_smiles(q).unwrap());
         let mut expected: Vec<CompoundId> =
