@@ -111,7 +111,7 @@ impl AtomKinds {
 
     /// Derives the kinds of every parent in `store` (on all cores).
     pub fn build(store: &Structures) -> Result<AtomKinds, LibraryError> {
-        let entries_of_store: Vec<(i64, &[u8])> = store.entries().collect();
+        let mut entries_of_store = store.entries();
         let mut numbers: HashMap<Vec<u8>, u32> = HashMap::new();
         let mut kinds = AtomKinds {
             store_checksum: store.checksum(),
@@ -122,17 +122,15 @@ impl AtomKinds {
             prototypes: Vec::new(),
             unpacked: Mutex::new(Vec::new()),
         };
-        for step in entries_of_store.chunks(BUILD_STEP) {
-            let keyed = crate::on_all_cores(step, |part| {
+        loop {
+            let step: Vec<(i64, &[u8])> = entries_of_store.by_ref().take(BUILD_STEP).collect();
+            if step.is_empty() {
+                break;
+            }
+            let keyed = crate::on_all_cores(&step, |part| {
                 part.iter()
                     .map(|&(id, packed)| {
-                        let molecule = Molecule::from_packed(packed).map_err(|e| {
-                            LibraryError::Corrupt(format!(
-                                "{} is damaged in the structure store ({e}); \
-                                 run `soyaku library reindex`",
-                                CompoundId(id)
-                            ))
-                        })?;
+                        let molecule = crate::structures::unpack(CompoundId(id), packed)?;
                         let keys = molecule.atom_kind_keys().map_err(|e| {
                             LibraryError::Corrupt(format!("atom kinds of {}: {e}", CompoundId(id)))
                         })?;
@@ -182,15 +180,7 @@ impl AtomKinds {
             *unpacked = self
                 .prototype_parents
                 .iter()
-                .map(|&id| {
-                    store.molecule(CompoundId(id)).ok_or_else(|| {
-                        LibraryError::Corrupt(format!(
-                            "prototype {} is missing from the structure store; \
-                             run `soyaku library reindex`",
-                            CompoundId(id)
-                        ))
-                    })
-                })
+                .map(|&id| store.require(CompoundId(id)))
                 .collect::<Result<_, _>>()?;
         }
         for (kind, &(parent, atom)) in self.prototypes.iter().enumerate() {

@@ -100,6 +100,17 @@ impl Structures {
         self.packed(id).and_then(|p| Molecule::from_packed(p).ok())
     }
 
+    /// The molecule of parent `id`, which the caller knows is held: if it
+    /// is missing or damaged, the error tells the user to rebuild.
+    pub(crate) fn require(&self, id: CompoundId) -> Result<Molecule, LibraryError> {
+        let packed = self.packed(id).ok_or_else(|| {
+            LibraryError::Corrupt(format!(
+                "{id} is missing from the structure store; run `soyaku library reindex`"
+            ))
+        })?;
+        unpack(id, packed)
+    }
+
     /// Every (id, packed molecule) held, in id order.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (i64, &[u8])> + Clone {
         (0..self.count).map(|i| (self.id(i), self.packed_at(i)))
@@ -185,6 +196,16 @@ impl Structures {
 
 /// Packed molecules of `rows` (id, canonical SMILES) made on all cores, in
 /// order.
+/// Parent `id`'s molecule from its packed bytes in the store; damage is
+/// reported with the way to repair it.
+pub(crate) fn unpack(id: CompoundId, packed: &[u8]) -> Result<Molecule, LibraryError> {
+    Molecule::from_packed(packed).map_err(|e| {
+        LibraryError::Corrupt(format!(
+            "{id} is damaged in the structure store ({e}); run `soyaku library reindex`"
+        ))
+    })
+}
+
 pub(crate) fn pack_all(rows: &[(i64, String)]) -> Result<Vec<(i64, Vec<u8>)>, LibraryError> {
     crate::on_all_cores(rows, |part| {
         part.iter()

@@ -163,12 +163,7 @@ fn verify(
                 if Instant::now() >= deadline {
                     return Ok(None);
                 }
-                let molecule = structures.molecule(id).ok_or_else(|| {
-                    LibraryError::Corrupt(format!(
-                        "{id} is missing from or damaged in the structure store; \
-                         run `soyaku library reindex`"
-                    ))
-                })?;
+                let molecule = structures.require(id)?;
                 Ok(Some(molecule.has_substructure(&query)))
             })
             .collect()
