@@ -121,6 +121,10 @@ test("a compound page shows its predicted ADMET profile with percentiles and its
   const probabilities = await page.$$eval("#targets tbody td.num:last-child", (tds) => tds.map((t) => Number(t.textContent)));
   assert.deepEqual(probabilities, [...probabilities].sort((a, b) => b - a), "most likely target first");
   assert.match(await targets.first().locator("a").getAttribute("href"), /ebi\.ac\.uk\/chembl\/target_report_card\/CHEMBL\d+/);
+  // Every target carries ChEMBL's name and its organism, not only an id.
+  const names = await page.$$eval("#targets tbody .target-name", (spans) => spans.map((s) => s.textContent.trim()));
+  assert.equal(names.filter((n) => n.length > 0).length, 10, JSON.stringify(names));
+  assert.ok((await page.$$eval("#targets tbody td.organism", (tds) => tds.map((t) => t.textContent.trim()))).every((o) => o.length > 0));
   // The explanation: the compound itself is its nearest library neighbour.
   assert.match(await page.textContent("#nearest li:first-child"), new RegExp(id));
   await page.locator("#admet").scrollIntoViewIfNeeded();

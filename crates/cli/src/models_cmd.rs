@@ -192,18 +192,27 @@ pub(crate) async fn run_predict(ctx: &Context, command: PredictCommand) -> Resul
                             json!({
                                 "rank": i + 1,
                                 "target": t.chembl_id,
-                                "name": t.name.clone().unwrap_or_default(),
+                                "name": t.name,
+                                "organism": t.organism.clone()
+                                    .unwrap_or_else(|| format!("NCBI taxon {}", t.ncbi_taxon)),
                                 "probability": t.probability,
                             })
                         })
                         .collect();
-                    print_rows(format, &["rank", "target", "name", "probability"], &rows);
+                    print_rows(
+                        format,
+                        &["rank", "target", "name", "organism", "probability"],
+                        &rows,
+                    );
                     if !nearest.is_empty() {
                         println!("\nnearest library compounds (Tanimoto, Morgan r2):");
                         let rows: Vec<Value> = nearest.iter().map(|h| json!(h)).collect();
                         print_rows(format, &["id", "smiles", "score"], &rows);
                     }
-                    println!("\nPredictions from a model trained on ChEMBL 37 bioactivities (CC BY-SA 3.0).");
+                    println!(
+                        "\nPredictions from a model trained on ChEMBL 37 bioactivities; target names from \
+                         ChEMBL 36 (both CC BY-SA 3.0)."
+                    );
                 }
             }
         }

@@ -22,14 +22,19 @@ const ONNX: &[u8] =
 const TARGETS: &str = include_str!("../../../data/models/chembl-multitask-37/targets_37_all.json");
 const METRICS: &str =
     include_str!("../../../data/models/chembl-multitask-37/chembl_37_metrics.json");
+const NAMES: &str = include_str!("../../../data/models/chembl-multitask-37/targets_37_names.tsv");
 
 /// One target's predicted probability of activity.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TargetScore {
     /// ChEMBL target id, e.g. `CHEMBL203`.
     pub chembl_id: String,
-    /// ChEMBL's preferred name of the target, when known.
-    pub name: Option<String>,
+    /// ChEMBL's preferred name of the target.
+    pub name: String,
+    /// Scientific name of the target's organism, when the bundled table has it.
+    pub organism: Option<String>,
+    /// NCBI taxon of the target's organism.
+    pub ncbi_taxon: u32,
     /// Probability of activity (pChEMBL at or above the target family's threshold).
     pub probability: f32,
 }
@@ -39,7 +44,50 @@ pub struct TargetModel {
     graph: Graph,
     /// Output position of each target, in the card's endpoint order.
     order: Vec<usize>,
+    /// ChEMBL's description of each target, in the card's endpoint order.
+    names: Vec<TargetName>,
     card: Card,
+}
+
+/// A row of the bundled target names table.
+#[derive(Debug, Clone)]
+struct TargetName {
+    name: String,
+    organism: Option<String>,
+    ncbi_taxon: u32,
+}
+
+/// Parses the names table (`chembl_id`, `pref_name`, `organism`, `ncbi_taxon`,
+/// tab-separated, one header line); an id listed twice is an error.
+fn parse_names(tsv: &str) -> Result<HashMap<&str, TargetName>, ModelError> {
+    let mut lines = tsv.lines().enumerate();
+    match lines.next() {
+        Some((_, "chembl_id\tpref_name\torganism\tncbi_taxon")) => {}
+        other => {
+            return Err(load_error(format!(
+                "target names: header {:?}, expected chembl_id, pref_name, organism, ncbi_taxon",
+                other.map(|(_, l)| l).unwrap_or("")
+            )))
+        }
+    }
+    let mut names = HashMap::new();
+    for (i, line) in lines {
+        let bad = |why: &str| load_error(format!("target names line {}: {why}", i + 1));
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [id, name, organism, taxon] = fields[..] else {
+            return Err(bad(&format!("{} fields, expected 4", fields.len())));
+        };
+        if name.trim().is_empty() {
+            return Err(bad(&format!("{id} has no name")));
+        }
+        let ncbi_taxon =
+            taxon.parse().map_err(|_| bad(&format!("taxon {taxon:?} is not a number")))?;
+        let organism = (!organism.is_empty()).then(|| organism.to_owned());
+        if names.insert(id, TargetName { name: name.to_owned(), organism, ncbi_taxon }).is_some() {
+            return Err(bad(&format!("{id} is listed twice")));
+        }
+    }
+    Ok(names)
 }
 
 /// Folds of the reported cross-validation, as the metrics file gives them.
@@ -60,10 +108,15 @@ fn load_error(reason: impl Into<String>) -> ModelError {
 impl TargetModel {
     /// The ChEMBL 37 network bundled with this build.
     pub fn bundled() -> Result<TargetModel, ModelError> {
-        TargetModel::from_parts(ONNX, TARGETS, METRICS)
+        TargetModel::from_parts(ONNX, TARGETS, METRICS, NAMES)
     }
 
-    fn from_parts(onnx: &[u8], targets: &str, metrics: &str) -> Result<TargetModel, ModelError> {
+    fn from_parts(
+        onnx: &[u8],
+        targets: &str,
+        metrics: &str,
+        names: &str,
+    ) -> Result<TargetModel, ModelError> {
         let graph = Graph::from_bytes(onnx)?;
         if graph.input_len() != FINGERPRINT.bits as usize {
             return Err(load_error(format!(
@@ -92,10 +145,20 @@ impl TargetModel {
                     .ok_or_else(|| load_error(format!("no output for {t}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let table = parse_names(names)?;
+        let names = targets
+            .iter()
+            .map(|t| {
+                table
+                    .get(t.as_str())
+                    .cloned()
+                    .ok_or_else(|| load_error(format!("no name for {t} in the target names table")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let folds: Folds =
             serde_json::from_str(metrics).map_err(|e| load_error(format!("metrics: {e}")))?;
-        let card = card(&targets, &folds);
-        Ok(TargetModel { graph, order, card })
+        let card = card(&targets, &names, &folds);
+        Ok(TargetModel { graph, order, names, card })
     }
 
     /// The fingerprint the network reads, as its float input.
@@ -129,10 +192,13 @@ impl TargetModel {
             .card
             .endpoints
             .iter()
+            .zip(&self.names)
             .zip(probabilities)
-            .map(|(e, probability)| TargetScore {
+            .map(|((e, n), probability)| TargetScore {
                 chembl_id: e.key.clone(),
-                name: e.label.clone(),
+                name: n.name.clone(),
+                organism: n.organism.clone(),
+                ncbi_taxon: n.ncbi_taxon,
                 probability,
             })
             .collect();
@@ -176,7 +242,7 @@ fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len().max(1) as f64
 }
 
-fn card(targets: &[String], folds: &Folds) -> Card {
+fn card(targets: &[String], names: &[TargetName], folds: &Folds) -> Card {
     let how = format!(
         "mean of {} cross-validation test folds, over all targets (source metrics file)",
         folds.test_auc.len()
@@ -203,10 +269,12 @@ fn card(targets: &[String], folds: &Folds) -> Card {
                         family threshold: kinases 30 nM, GPCRs and nuclear receptors 100 nM, ion \
                         channels 10 µM, other targets 1 µM."
             .into(),
-        licence: "Weights: MIT (Eloy Félix, ChEMBL). Training data: ChEMBL, CC BY-SA 3.0; attribute \
-                  ChEMBL where predictions are shown."
+        licence: "Weights: MIT (Eloy Félix, ChEMBL). Training data and target names: ChEMBL, CC BY-SA \
+                  3.0; attribute ChEMBL where predictions are shown."
             .into(),
-        source: "github.com/chembl/chembl_multitask_model, trained_models/chembl_37".into(),
+        source: "github.com/chembl/chembl_multitask_model, trained_models/chembl_37; target names and \
+                 organisms from the ChEMBL 36 target dictionary (Biopragmatics export)"
+            .into(),
         metrics: vec![
             metric("AUROC", &folds.test_auc),
             metric("accuracy", &folds.test_acc),
@@ -222,9 +290,13 @@ fn card(targets: &[String], folds: &Folds) -> Card {
             .into(),
         endpoints: targets
             .iter()
-            .map(|t| Endpoint {
+            .zip(names)
+            .map(|(t, n)| Endpoint {
                 key: t.clone(),
-                label: None,
+                label: Some(match &n.organism {
+                    Some(organism) => format!("{} ({organism})", n.name),
+                    None => format!("{} (NCBI taxon {})", n.name, n.ncbi_taxon),
+                }),
                 task: Task::Classification,
                 units: None,
                 favourable: Favourable::Neither,
@@ -232,5 +304,57 @@ fn card(targets: &[String], folds: &Folds) -> Card {
                 weak: false,
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_target_has_chembls_name_and_organism() {
+        let model = TargetModel::bundled().unwrap();
+        assert_eq!(model.names.len(), 798);
+        let named = |id: &str| {
+            let at = model.card.endpoints.iter().position(|e| e.key == id).unwrap();
+            (&model.names[at], model.card.endpoints[at].label.as_deref().unwrap())
+        };
+        let (egfr, label) = named("CHEMBL203");
+        assert_eq!(egfr.name, "Epidermal growth factor receptor");
+        assert_eq!((egfr.organism.as_deref(), egfr.ncbi_taxon), (Some("Homo sapiens"), 9606));
+        assert_eq!(label, "Epidermal growth factor receptor (Homo sapiens)");
+        assert_eq!(
+            named("CHEMBL1075104").0.name,
+            "Leucine-rich repeat serine/threonine-protein kinase 2"
+        );
+        // A guinea-pig receptor is told apart from the human one by its organism.
+        assert_eq!(named("CHEMBL5471").0.organism.as_deref(), Some("Cavia porcellus"));
+        // A taxon whose name the table leaves blank still says which taxon.
+        assert_eq!(named("CHEMBL6135").1, "Neuraminidase (NCBI taxon 382835)");
+    }
+
+    #[test]
+    fn a_target_missing_from_the_names_table_stops_the_load() {
+        let without_egfr: String = NAMES
+            .lines()
+            .filter(|l| !l.starts_with("CHEMBL203\t"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let error = TargetModel::from_parts(ONNX, TARGETS, METRICS, &without_egfr).err().unwrap();
+        assert!(error.to_string().contains("no name for CHEMBL203"), "{error}");
+    }
+
+    #[test]
+    fn malformed_name_rows_are_reported_with_their_line() {
+        let header = "chembl_id\tpref_name\torganism\tncbi_taxon\n";
+        let error = |body: &str| parse_names(&format!("{header}{body}")).err().unwrap().to_string();
+        assert!(error("CHEMBL1\tA\t\t9606\nCHEMBL1\tB\t\t9606\n")
+            .contains("line 3: CHEMBL1 is listed twice"));
+        assert!(error("CHEMBL1\tA\t\thuman\n").contains("line 2: taxon \"human\" is not a number"));
+        assert!(error("CHEMBL1\tA\n").contains("line 2: 2 fields, expected 4"));
+        assert!(error("CHEMBL1\t \t\t9606\n").contains("line 2: CHEMBL1 has no name"));
+        assert!(parse_names("id\tname\n").is_err(), "a wrong header is refused");
+        let table = format!("{header}CHEMBL1\tA\t\t9606\n");
+        assert_eq!(parse_names(&table).unwrap()["CHEMBL1"].organism, None);
     }
 }

@@ -22,6 +22,7 @@ struct Words {
     targets: &'static str,
     targets_note: &'static str,
     target: &'static str,
+    organism: &'static str,
     probability: &'static str,
     nearest: &'static str,
     failed: &'static str,
@@ -48,8 +49,9 @@ const JA: Words = Words {
     weak: "精度の低い項目",
     out_of_domain: "この構造にはモデルの特徴量で表せない原子・結合があり、適用範囲外です。",
     targets: "標的予測 (ChEMBL 37 マルチタスクモデル)",
-    targets_note: "ChEMBL 37 の生物活性データ (CC BY-SA 3.0, EMBL-EBI) で学習したモデルによる活性確率。",
+    targets_note: "ChEMBL 37 の生物活性データで学習したモデルによる活性確率。標的名と生物種は ChEMBL 36 の標的辞書による (いずれも CC BY-SA 3.0, EMBL-EBI)。",
     target: "標的",
+    organism: "生物種",
     probability: "活性確率",
     nearest: "ライブラリ中の類似化合物",
     failed: "予測できませんでした",
@@ -76,8 +78,9 @@ const EN: Words = Words {
     weak: "weak endpoint",
     out_of_domain: "This structure has atoms or bonds the models' features cannot describe: it is outside their applicability domain.",
     targets: "Predicted targets (ChEMBL 37 multitask model)",
-    targets_note: "Probability of activity from a model trained on ChEMBL 37 bioactivities (CC BY-SA 3.0, EMBL-EBI).",
+    targets_note: "Probability of activity from a model trained on ChEMBL 37 bioactivities; target names and organisms from ChEMBL 36's target dictionary (both CC BY-SA 3.0, EMBL-EBI).",
     target: "Target",
+    organism: "Organism",
     probability: "Probability",
     nearest: "Nearest library compounds",
     failed: "Prediction failed",
@@ -163,13 +166,22 @@ pub async fn compound_predictions(
                 Ok(t) => {
                     p.note { (w.targets_note) }
                     table.grid {
-                        thead { tr { th { "#" } th { (w.target) } th { (w.probability) } } }
+                        thead { tr { th { "#" } th { (w.target) } th { (w.organism) } th { (w.probability) } } }
                         tbody {
                             @for (i, target) in t["targets"].as_array().into_iter().flatten().enumerate() {
                                 @let id = target["chembl_id"].as_str().unwrap_or("");
                                 tr {
                                     td.num { (i + 1) }
-                                    td { a href={ "https://www.ebi.ac.uk/chembl/target_report_card/" (id) "/" } { (id) } }
+                                    td {
+                                        a href={ "https://www.ebi.ac.uk/chembl/target_report_card/" (id) "/" } { (id) }
+                                        " " span.target-name { (target["name"].as_str().unwrap_or("")) }
+                                    }
+                                    td.organism {
+                                        @match target["organism"].as_str() {
+                                            Some(organism) => i { (organism) },
+                                            None => { "NCBI taxon " (target["ncbi_taxon"]) },
+                                        }
+                                    }
                                     td.num { (number(&target["probability"])) }
                                 }
                             }
