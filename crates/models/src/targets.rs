@@ -49,6 +49,21 @@ pub struct TargetModel {
     card: Card,
 }
 
+/// Looks every target up in `table`, in the target list's order; a target
+/// the table lacks stops the load.
+fn per_target<T: Clone>(
+    targets: &[String],
+    table: &HashMap<&str, T>,
+    what: &str,
+) -> Result<Vec<T>, ModelError> {
+    targets
+        .iter()
+        .map(|t| {
+            table.get(t.as_str()).cloned().ok_or_else(|| load_error(format!("no {what} for {t}")))
+        })
+        .collect()
+}
+
 /// A row of the bundled target names table.
 #[derive(Debug, Clone)]
 struct TargetName {
@@ -136,25 +151,8 @@ impl TargetModel {
                 targets.len()
             )));
         }
-        let order = targets
-            .iter()
-            .map(|t| {
-                position
-                    .get(t.as_str())
-                    .copied()
-                    .ok_or_else(|| load_error(format!("no output for {t}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let table = parse_names(names)?;
-        let names = targets
-            .iter()
-            .map(|t| {
-                table
-                    .get(t.as_str())
-                    .cloned()
-                    .ok_or_else(|| load_error(format!("no name for {t} in the target names table")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let order = per_target(&targets, &position, "output")?;
+        let names = per_target(&targets, &parse_names(names)?, "name")?;
         let folds: Folds =
             serde_json::from_str(metrics).map_err(|e| load_error(format!("metrics: {e}")))?;
         let card = card(&targets, &names, &folds);
