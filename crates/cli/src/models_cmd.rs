@@ -54,6 +54,9 @@ pub(crate) enum PredictCommand {
         /// How many nearest library compounds (0 for none).
         #[arg(long, default_value_t = 5)]
         neighbours: usize,
+        /// Only targets of this NCBI taxon (9606 human, 10116 rat, 10090 mouse).
+        #[arg(long)]
+        taxon: Option<u32>,
         /// Output format.
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
@@ -162,9 +165,9 @@ pub(crate) async fn run_predict(ctx: &Context, command: PredictCommand) -> Resul
             );
         }
         PredictCommand::Admet { .. } => bail!("give --smiles or --input"),
-        PredictCommand::Targets { smiles, top, neighbours, format } => {
+        PredictCommand::Targets { smiles, top, neighbours, taxon, format } => {
             let model = catalogue.targets()?;
-            let ranked = model.rank(&molecule(&smiles)?, top)?;
+            let ranked = model.rank(&molecule(&smiles)?, top, taxon)?;
             let nearest = if neighbours == 0 {
                 Vec::new()
             } else {

@@ -183,8 +183,15 @@ impl TargetModel {
             .collect()
     }
 
-    /// Targets ranked by probability, most probable first; ties by id.
-    pub fn rank(&self, molecule: &Molecule, top: usize) -> Result<Vec<TargetScore>, ModelError> {
+    /// Targets ranked by probability, most probable first; ties by id. With
+    /// `taxon`, only the targets of that NCBI taxon (the network predicts each
+    /// species' ortholog as its own target, e.g. 9606 keeps the human ones).
+    pub fn rank(
+        &self,
+        molecule: &Molecule,
+        top: usize,
+        taxon: Option<u32>,
+    ) -> Result<Vec<TargetScore>, ModelError> {
         let probabilities = self.probabilities(molecule)?;
         let mut scored: Vec<TargetScore> = self
             .card
@@ -192,6 +199,7 @@ impl TargetModel {
             .iter()
             .zip(&self.names)
             .zip(probabilities)
+            .filter(|((_, n), _)| taxon.is_none_or(|t| t == n.ncbi_taxon))
             .map(|((e, n), probability)| TargetScore {
                 chembl_id: e.key.clone(),
                 name: n.name.clone(),

@@ -72,11 +72,17 @@ fn ranking_is_by_probability_over_the_cards_targets() {
     let imatinib =
         chem::Molecule::from_smiles("Cc1ccc(NC(=O)c2ccc(CN3CCN(C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1")
             .unwrap();
-    let all = model.rank(&imatinib, usize::MAX).unwrap();
+    let all = model.rank(&imatinib, usize::MAX, None).unwrap();
     assert_eq!(all.len(), 798);
     assert!(all.windows(2).all(|w| w[0].probability >= w[1].probability));
     let keys: std::collections::BTreeSet<_> =
         model.card().endpoints.iter().map(|e| e.key.as_str()).collect();
     assert!(all.iter().all(|t| keys.contains(t.chembl_id.as_str())));
-    assert_eq!(model.rank(&imatinib, 10).unwrap(), all[..10]);
+    assert_eq!(model.rank(&imatinib, 10, None).unwrap(), all[..10]);
+    // One species: the same order, only its targets.
+    let human: Vec<_> = all.iter().filter(|t| t.ncbi_taxon == 9606).cloned().collect();
+    assert_eq!(human.len(), 643, "human targets of the 798");
+    assert_eq!(model.rank(&imatinib, 10, Some(9606)).unwrap(), human[..10]);
+    assert!(all[..10].iter().any(|t| t.ncbi_taxon != 9606), "the filter has something to drop");
+    assert!(model.rank(&imatinib, 10, Some(1)).unwrap().is_empty(), "no targets of taxon 1");
 }

@@ -159,8 +159,8 @@ pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
             predict::admet,
         )
         .add(
-            Doc::signed_in(Method::POST, "/api/v1/predict/targets", "Likely protein targets (ChEMBL 37 multitask model), ranked, with the nearest library compounds")
-                .body("{\"smiles\": string, \"top\": 10, \"neighbours\": 5}"),
+            Doc::signed_in(Method::POST, "/api/v1/predict/targets", "Likely protein targets (ChEMBL 37 multitask model), ranked, with ChEMBL names and organisms and the nearest library compounds; taxon keeps one species' targets (9606 human)")
+                .body("{\"smiles\": string, \"top\": 10, \"neighbours\": 5, \"taxon\": 9606 (optional)}"),
             predict::targets,
         )
         .add(

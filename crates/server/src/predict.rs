@@ -154,6 +154,8 @@ pub(crate) struct TargetRequest {
     smiles: String,
     top: Option<usize>,
     neighbours: Option<usize>,
+    /// Only targets of this NCBI taxon (e.g. 9606, human).
+    taxon: Option<u32>,
 }
 
 /// Ranked targets for `smiles` and, as the explanation, its nearest library
@@ -164,6 +166,7 @@ pub(crate) async fn target_prediction(
     smiles: &str,
     top: usize,
     neighbours: usize,
+    taxon: Option<u32>,
 ) -> Result<Value, ApiError> {
     caller.actor.require(accounts::Permission::RunModels)?;
     let neighbours = neighbours.min(MAX_NEIGHBOURS);
@@ -173,7 +176,7 @@ pub(crate) async fn target_prediction(
         let model = catalogue.targets()?;
         let molecule = chem::Molecule::from_smiles(&owned)?;
         Ok::<_, ApiError>((
-            model.rank(&molecule, top)?,
+            model.rank(&molecule, top, taxon)?,
             format!("{}@{}", model.card().id, model.card().version),
         ))
     })
@@ -215,6 +218,7 @@ pub(crate) async fn targets(
         &r.smiles,
         r.top.unwrap_or(10),
         r.neighbours.unwrap_or(5),
+        r.taxon,
     )
     .await?;
     Ok(Json(result).into_response())

@@ -990,6 +990,24 @@ async fn models_are_listed_publicly_and_run_for_roles_that_may() {
     assert_eq!(nearest.len(), 3);
     // The query is itself in the library, so it is its own nearest neighbour.
     assert_eq!(nearest[0]["score"], 1.0);
+    // Each target comes with ChEMBL's name and organism; `taxon` keeps one species.
+    let human = s
+        .call(
+            Method::POST,
+            "/api/v1/predict/targets",
+            &rita,
+            Some(json!({"smiles": library_smiles, "top": 5, "neighbours": 0, "taxon": 9606})),
+        )
+        .await
+        .json();
+    let human = human["targets"].as_array().unwrap();
+    assert_eq!(human.len(), 5);
+    assert!(
+        human.iter().all(|t| t["ncbi_taxon"] == 9606
+            && t["organism"] == "Homo sapiens"
+            && !t["name"].as_str().unwrap().is_empty()),
+        "{human:?}"
+    );
 
     let audit = s.call(Method::GET, "/api/v1/audit?limit=20", &ada, None).await.json();
     let predictions = audit["entries"]
@@ -998,7 +1016,7 @@ async fn models_are_listed_publicly_and_run_for_roles_that_may() {
         .iter()
         .filter(|e| e["action"] == "model.predict")
         .count();
-    assert_eq!(predictions, 2, "{audit}");
+    assert_eq!(predictions, 3, "{audit}");
 }
 
 #[tokio::test]

@@ -126,7 +126,7 @@ pub async fn compound_predictions(
     }
     let w = words(lang);
     let admet = crate::predict::admet_profiles(state, caller, vec![smiles.to_owned()]).await;
-    let targets = crate::predict::target_prediction(state, caller, smiles, 10, 5).await;
+    let targets = crate::predict::target_prediction(state, caller, smiles, 10, 5, None).await;
     let docked = docking_results(state, caller, id).await;
     html! {
         section #admet {
