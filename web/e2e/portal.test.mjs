@@ -127,6 +127,15 @@ test("a compound page shows its predicted ADMET profile with percentiles and its
   assert.ok((await page.$$eval("#targets tbody td.organism", (tds) => tds.map((t) => t.textContent.trim()))).every((o) => o.length > 0));
   // The explanation: the compound itself is its nearest library neighbour.
   assert.match(await page.textContent("#nearest li:first-child"), new RegExp(id));
+  // One species: the human targets only, the choice marked as current. All
+  // species first, which for praziquantel includes rat receptors.
+  const mixed = await page.$$eval("#targets tbody td.organism", (tds) => tds.map((t) => t.textContent.trim()));
+  assert.ok(mixed.some((o) => o !== "Homo sapiens"), JSON.stringify(mixed));
+  await Promise.all([page.waitForURL(/taxon=9606/), page.click('#species a[href*="taxon=9606"]')]);
+  assert.equal(await targets.count(), 10);
+  const organisms = await page.$$eval("#targets tbody td.organism", (tds) => tds.map((t) => t.textContent.trim()));
+  assert.ok(organisms.every((o) => o === "Homo sapiens"), JSON.stringify(organisms));
+  assert.equal(await page.locator('#species [aria-current="true"]').count(), 1);
   await page.locator("#admet").scrollIntoViewIfNeeded();
   await shot(page, "compound-predictions");
 

@@ -468,11 +468,18 @@ fn serde_urlencoded_params(p: &SearchParams) -> String {
     parts.join("&")
 }
 
+/// A compound page's options: `taxon` keeps one species' predicted targets.
+#[derive(Deserialize)]
+struct CompoundParams {
+    taxon: Option<u32>,
+}
+
 async fn compound_page(
     State(state): State<Arc<AppState>>,
     MaybeCaller(caller): MaybeCaller,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(p): Query<CompoundParams>,
 ) -> Response {
     let lang = lang_of(&headers);
     let here = format!("/compounds/{id}");
@@ -531,7 +538,7 @@ async fn compound_page(
         (tier_table(t.samples, "samples", &record["samples"]))
         (tier_table(t.related, "related", &record["related"]))
         (screens::compound_curves(&state, &caller, lang, &text("id")).await)
-        (predict::compound_predictions(&state, &caller, lang, &text("id"), &text("smiles")).await)
+        (predict::compound_predictions(&state, &caller, lang, &text("id"), &text("smiles"), p.taxon).await)
     };
     layout(lang, Some(&caller), &here, &text("id"), body).into_response()
 }

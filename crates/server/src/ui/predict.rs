@@ -23,6 +23,8 @@ struct Words {
     targets_note: &'static str,
     target: &'static str,
     organism: &'static str,
+    all_species: &'static str,
+    human_only: &'static str,
     probability: &'static str,
     nearest: &'static str,
     failed: &'static str,
@@ -52,6 +54,8 @@ const JA: Words = Words {
     targets_note: "ChEMBL 37 の生物活性データで学習したモデルによる活性確率。標的名と生物種は ChEMBL 36 の標的辞書による (いずれも CC BY-SA 3.0, EMBL-EBI)。",
     target: "標的",
     organism: "生物種",
+    all_species: "全生物種",
+    human_only: "ヒトのみ",
     probability: "活性確率",
     nearest: "ライブラリ中の類似化合物",
     failed: "予測できませんでした",
@@ -81,6 +85,8 @@ const EN: Words = Words {
     targets_note: "Probability of activity from a model trained on ChEMBL 37 bioactivities; target names and organisms from ChEMBL 36's target dictionary (both CC BY-SA 3.0, EMBL-EBI).",
     target: "Target",
     organism: "Organism",
+    all_species: "All species",
+    human_only: "Human only",
     probability: "Probability",
     nearest: "Nearest library compounds",
     failed: "Prediction failed",
@@ -112,6 +118,9 @@ fn number(v: &Value) -> String {
     }
 }
 
+/// NCBI taxon of *Homo sapiens*, the compound page's one-species choice.
+const HUMAN: u32 = 9606;
+
 /// The prediction sections of a compound page; nothing for a role that may
 /// not run models.
 pub async fn compound_predictions(
@@ -120,13 +129,14 @@ pub async fn compound_predictions(
     lang: Lang,
     id: &str,
     smiles: &str,
+    taxon: Option<u32>,
 ) -> Markup {
     if !caller.actor.can(accounts::Permission::RunModels) {
         return html! {};
     }
     let w = words(lang);
     let admet = crate::predict::admet_profiles(state, caller, vec![smiles.to_owned()]).await;
-    let targets = crate::predict::target_prediction(state, caller, smiles, 10, 5, None).await;
+    let targets = crate::predict::target_prediction(state, caller, smiles, 10, 5, taxon).await;
     let docked = docking_results(state, caller, id).await;
     html! {
         section #admet {
@@ -165,6 +175,17 @@ pub async fn compound_predictions(
             @match &targets {
                 Ok(t) => {
                     p.note { (w.targets_note) }
+                    // The network predicts each species' ortholog as its own target.
+                    p #species {
+                        @for (key, label, href) in [
+                            (None, w.all_species, format!("/compounds/{id}#targets")),
+                            (Some(HUMAN), w.human_only, format!("/compounds/{id}?taxon={HUMAN}#targets")),
+                        ] {
+                            @if taxon == key { strong aria-current="true" { (label) } }
+                            @else { a href=(href) { (label) } }
+                            " "
+                        }
+                    }
                     table.grid {
                         thead { tr { th { "#" } th { (w.target) } th { (w.organism) } th { (w.probability) } } }
                         tbody {
