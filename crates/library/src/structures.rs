@@ -194,8 +194,6 @@ impl Structures {
     }
 }
 
-/// Packed molecules of `rows` (id, canonical SMILES) made on all cores, in
-/// order.
 /// Parent `id`'s molecule from its packed bytes in the store; damage is
 /// reported with the way to repair it.
 pub(crate) fn unpack(id: CompoundId, packed: &[u8]) -> Result<Molecule, LibraryError> {
@@ -206,6 +204,8 @@ pub(crate) fn unpack(id: CompoundId, packed: &[u8]) -> Result<Molecule, LibraryE
     })
 }
 
+/// Packed molecules of `rows` (id, canonical SMILES) made on all cores, in
+/// order.
 pub(crate) fn pack_all(rows: &[(i64, String)]) -> Result<Vec<(i64, Vec<u8>)>, LibraryError> {
     crate::on_all_cores(rows, |part| {
         part.iter()

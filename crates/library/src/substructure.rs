@@ -2,8 +2,9 @@
 //! screens, then the parents' atom kinds (`kinds.rs`); RDKit verifies each
 //! candidate (read from the structure store), on every core, within a time
 //! budget. A one-atom query the kinds judge needs no verification: the
-//! kinds' verdict is the match's. Hits stream to the caller batch by batch, in index order: fewest
-//! pattern-fingerprint bits first, which puts small molecules first.
+//! kinds' verdict is the match's. Hits stream to the caller batch by batch,
+//! in index order: fewest pattern-fingerprint bits first, which puts small
+//! molecules first.
 
 use std::time::{Duration, Instant};
 
