@@ -195,9 +195,8 @@ pub(crate) async fn run_predict(ctx: &Context, command: PredictCommand) -> Resul
                             json!({
                                 "rank": i + 1,
                                 "target": t.chembl_id,
-                                "name": t.name,
-                                "organism": t.organism.clone()
-                                    .unwrap_or_else(|| format!("NCBI taxon {}", t.ncbi_taxon)),
+                                "name": t.target.name,
+                                "organism": t.target.organism_shown(),
                                 "probability": t.probability,
                             })
                         })

@@ -24,17 +24,33 @@ const METRICS: &str =
     include_str!("../../../data/models/chembl-multitask-37/chembl_37_metrics.json");
 const NAMES: &str = include_str!("../../../data/models/chembl-multitask-37/targets_37_names.tsv");
 
-/// One target's predicted probability of activity.
+/// What ChEMBL's target dictionary says of a target (the bundled table).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TargetScore {
-    /// ChEMBL target id, e.g. `CHEMBL203`.
-    pub chembl_id: String,
+pub struct TargetDescription {
     /// ChEMBL's preferred name of the target.
     pub name: String,
     /// Scientific name of the target's organism, when the bundled table has it.
     pub organism: Option<String>,
     /// NCBI taxon of the target's organism.
     pub ncbi_taxon: u32,
+}
+
+impl TargetDescription {
+    /// The organism as shown to a user: its name, or its taxon when the
+    /// table has no name for it.
+    pub fn organism_shown(&self) -> String {
+        self.organism.clone().unwrap_or_else(|| format!("NCBI taxon {}", self.ncbi_taxon))
+    }
+}
+
+/// One target's predicted probability of activity.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetScore {
+    /// ChEMBL target id, e.g. `CHEMBL203`.
+    pub chembl_id: String,
+    /// Its name and organism.
+    #[serde(flatten)]
+    pub target: TargetDescription,
     /// Probability of activity (pChEMBL at or above the target family's threshold).
     pub probability: f32,
 }
@@ -45,7 +61,7 @@ pub struct TargetModel {
     /// Output position of each target, in the card's endpoint order.
     order: Vec<usize>,
     /// ChEMBL's description of each target, in the card's endpoint order.
-    names: Vec<TargetName>,
+    names: Vec<TargetDescription>,
     card: Card,
 }
 
@@ -64,17 +80,9 @@ fn per_target<T: Clone>(
         .collect()
 }
 
-/// A row of the bundled target names table.
-#[derive(Debug, Clone)]
-struct TargetName {
-    name: String,
-    organism: Option<String>,
-    ncbi_taxon: u32,
-}
-
 /// Parses the names table (`chembl_id`, `pref_name`, `organism`, `ncbi_taxon`,
 /// tab-separated, one header line); an id listed twice is an error.
-fn parse_names(tsv: &str) -> Result<HashMap<&str, TargetName>, ModelError> {
+fn parse_names(tsv: &str) -> Result<HashMap<&str, TargetDescription>, ModelError> {
     let mut lines = tsv.lines().enumerate();
     match lines.next() {
         Some((_, "chembl_id\tpref_name\torganism\tncbi_taxon")) => {}
@@ -98,7 +106,10 @@ fn parse_names(tsv: &str) -> Result<HashMap<&str, TargetName>, ModelError> {
         let ncbi_taxon =
             taxon.parse().map_err(|_| bad(&format!("taxon {taxon:?} is not a number")))?;
         let organism = (!organism.is_empty()).then(|| organism.to_owned());
-        if names.insert(id, TargetName { name: name.to_owned(), organism, ncbi_taxon }).is_some() {
+        if names
+            .insert(id, TargetDescription { name: name.to_owned(), organism, ncbi_taxon })
+            .is_some()
+        {
             return Err(bad(&format!("{id} is listed twice")));
         }
     }
@@ -202,9 +213,7 @@ impl TargetModel {
             .filter(|((_, n), _)| taxon.is_none_or(|t| t == n.ncbi_taxon))
             .map(|((e, n), probability)| TargetScore {
                 chembl_id: e.key.clone(),
-                name: n.name.clone(),
-                organism: n.organism.clone(),
-                ncbi_taxon: n.ncbi_taxon,
+                target: n.clone(),
                 probability,
             })
             .collect();
@@ -248,7 +257,7 @@ fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len().max(1) as f64
 }
 
-fn card(targets: &[String], names: &[TargetName], folds: &Folds) -> Card {
+fn card(targets: &[String], names: &[TargetDescription], folds: &Folds) -> Card {
     let how = format!(
         "mean of {} cross-validation test folds, over all targets (source metrics file)",
         folds.test_auc.len()
@@ -299,10 +308,7 @@ fn card(targets: &[String], names: &[TargetName], folds: &Folds) -> Card {
             .zip(names)
             .map(|(t, n)| Endpoint {
                 key: t.clone(),
-                label: Some(match &n.organism {
-                    Some(organism) => format!("{} ({organism})", n.name),
-                    None => format!("{} (NCBI taxon {})", n.name, n.ncbi_taxon),
-                }),
+                label: Some(format!("{} ({})", n.name, n.organism_shown())),
                 task: Task::Classification,
                 units: None,
                 favourable: Favourable::Neither,

@@ -80,9 +80,12 @@ fn ranking_is_by_probability_over_the_cards_targets() {
     assert!(all.iter().all(|t| keys.contains(t.chembl_id.as_str())));
     assert_eq!(model.rank(&imatinib, 10, None).unwrap(), all[..10]);
     // One species: the same order, only its targets.
-    let human: Vec<_> = all.iter().filter(|t| t.ncbi_taxon == 9606).cloned().collect();
+    let human: Vec<_> = all.iter().filter(|t| t.target.ncbi_taxon == 9606).cloned().collect();
     assert_eq!(human.len(), 643, "human targets of the 798");
     assert_eq!(model.rank(&imatinib, 10, Some(9606)).unwrap(), human[..10]);
-    assert!(all[..10].iter().any(|t| t.ncbi_taxon != 9606), "the filter has something to drop");
+    assert!(
+        all[..10].iter().any(|t| t.target.ncbi_taxon != 9606),
+        "the filter has something to drop"
+    );
     assert!(model.rank(&imatinib, 10, Some(1)).unwrap().is_empty(), "no targets of taxon 1");
 }
