@@ -3,8 +3,8 @@
 //! endpoints, with each prediction placed among the predictions for 2,845
 //! approved drugs (DrugBank), as ADMET-AI reports them.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use chem::Molecule;
 use serde::{Deserialize, Serialize};
@@ -40,9 +40,10 @@ const ENDPOINTS: &str = include_str!("../../../data/models/admet-ai-2.0.1/admet.
 pub const DRUGBANK: &str =
     include_str!("../../../data/models/admet-ai-2.0.1/drugbank_approved.csv");
 
-/// Molecules per batch graph: large enough for efficient matrix products,
-/// small enough to stay in cache-friendly sizes.
-const BATCH: usize = 64;
+/// Molecules per batch graph. Sixteen keeps a batch's intermediate matrices
+/// (a few hundred bonds × 300 floats each) in L2; 64 ran about 7 % slower
+/// on `bench/models.sh`'s molecules.
+const BATCH: usize = 16;
 
 /// A molecule's ADMET-AI predictions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -96,6 +97,11 @@ pub struct AdmetModel {
     /// Approved drugs' predictions per card endpoint, sorted.
     reference: Vec<Vec<f64>>,
     card: Card,
+    /// Working memory of the batches in flight, kept between calls (one per
+    /// batch that ran at the same time, a few MB each): the workers are new
+    /// threads each call, and fresh buffers would be faulted in, and zeroed
+    /// by the kernel, every time.
+    scratch: Mutex<Vec<Scratch>>,
 }
 
 fn load_error(reason: impl Into<String>) -> ModelError {
@@ -173,7 +179,8 @@ impl AdmetModel {
             )));
         }
         let reference = drugbank_reference(&endpoints)?;
-        Ok(AdmetModel { ensembles, source, reference, card: card(endpoints) })
+        let scratch = Mutex::default();
+        Ok(AdmetModel { ensembles, source, reference, card: card(endpoints), scratch })
     }
 
     /// Each molecule's profile. RDKit perceives the molecules on this thread
@@ -187,16 +194,15 @@ impl AdmetModel {
     }
 
     fn batch(&self, graph: &BatchGraph) -> Vec<AdmetProfile> {
-        thread_local! {
-            static SCRATCH: RefCell<Scratch> = RefCell::default();
-        }
+        let pool = || self.scratch.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut scratch = pool().pop().unwrap_or_default();
         // [ensemble][member] → [molecule × task]
-        let outputs: Vec<Vec<Vec<f32>>> = SCRATCH.with_borrow_mut(|scratch| {
-            self.ensembles
-                .iter()
-                .map(|e| e.members.iter().map(|m| m.forward(graph, scratch)).collect())
-                .collect()
-        });
+        let outputs: Vec<Vec<Vec<f32>>> = self
+            .ensembles
+            .iter()
+            .map(|e| e.members.iter().map(|m| m.forward(graph, &mut scratch)).collect())
+            .collect();
+        pool().push(scratch);
         (0..graph.molecules())
             .map(|m| AdmetProfile {
                 in_domain: graph.described(m),
