@@ -8,6 +8,14 @@
 //! Chemprop's messages are never written out whole) and the epilogue
 //! (accumulate, or add-and-ReLU) is applied while the results are still in
 //! registers. Without AVX2 the packed panels go through `matrixmultiply`.
+//!
+//! Chemprop's messages are sums of ReLU outputs, about three quarters
+//! zeros, so for inputs the caller marks [`Density::Sparse`] the x86
+//! kernels skip the zeros: each row becomes a list of its non-zero entries,
+//! and each non-zero adds its multiple of one row of a panel, which stays
+//! in L1 while every row's list streams past it. A row's result depends on
+//! that row alone, summed in a fixed order, so a molecule's prediction does
+//! not depend on the batch it came in.
 
 /// Columns per packed panel: two 16-lane registers.
 const NR: usize = 32;
@@ -20,8 +28,15 @@ const MR: usize = 12;
 pub(crate) struct Packed {
     k: usize,
     n: usize,
+    /// The panels start at `panels[start]`, on a cache-line boundary, so no
+    /// vector load of a panel row straddles two lines (the sparse kernel
+    /// loads rows in random order, where a split load costs double).
     panels: Vec<f32>,
+    start: usize,
 }
+
+/// Floats per cache line.
+const LINE: usize = 16;
 
 impl Packed {
     /// Packs the transpose of `n` weight rows of length `k` that start
@@ -29,15 +44,17 @@ impl Packed {
     /// `stride > k`).
     pub(crate) fn transposed(w: &[f32], k: usize, n: usize, stride: usize) -> Packed {
         assert!(n == 0 || w.len() >= (n - 1) * stride + k, "weights shorter than their shape");
-        let mut panels = vec![0f32; n.div_ceil(NR) * k * NR];
-        for (p, panel) in panels.chunks_exact_mut(k * NR).enumerate() {
+        let mut panels = vec![0f32; n.div_ceil(NR) * k * NR + LINE];
+        // `align_offset` may decline (usize::MAX); then any start will do.
+        let start = panels.as_ptr().align_offset(LINE * size_of::<f32>()).min(LINE);
+        for (p, panel) in panels[start..].chunks_exact_mut(k * NR).enumerate() {
             for (i, row) in panel.chunks_exact_mut(NR).enumerate() {
                 for (c, v) in row.iter_mut().enumerate().take(n.saturating_sub(p * NR)) {
                     *v = w[(p * NR + c) * stride + i];
                 }
             }
         }
-        Packed { k, n, panels }
+        Packed { k, n, panels, start }
     }
 
     pub(crate) fn inputs(&self) -> usize {
@@ -49,7 +66,7 @@ impl Packed {
     }
 
     fn panel(&self, p: usize) -> &[f32] {
-        &self.panels[p * self.k * NR..][..self.k * NR]
+        &self.panels[self.start + p * self.k * NR..][..self.k * NR]
     }
 }
 
@@ -62,6 +79,14 @@ pub(crate) enum Epilogue<'a> {
     AddRelu(&'a [f32]),
 }
 
+/// What the caller knows of the rows of `a`.
+pub(crate) enum Density<'a> {
+    Dense,
+    /// Mostly zeros (more than about half): worth listing the non-zeros,
+    /// in lists the caller keeps between products.
+    Sparse(&'a mut Nonzeros),
+}
+
 /// `c (+)= a · w` for `m` rows of `a`, where `row(i, out)` writes row `i` of
 /// `a` (`w.inputs()` floats) into `out`. `c` is `[m, w.outputs()]`
 /// row-major.
@@ -71,26 +96,126 @@ pub(crate) fn gemm(
     w: &Packed,
     c: &mut [f32],
     epilogue: Epilogue,
+    density: Density,
+) {
+    gemm_with(Kernel::best(), m, row, w, c, epilogue, density);
+}
+
+/// `gemm` of a row-major `[m, w.inputs()]` matrix.
+pub(crate) fn gemm_matrix(
+    a: &[f32],
+    m: usize,
+    w: &Packed,
+    c: &mut [f32],
+    epilogue: Epilogue,
+    density: Density,
+) {
+    let k = w.k;
+    assert!(a.len() >= m * k, "input shorter than m × k");
+    gemm(m, |i, out| out.copy_from_slice(&a[i * k..][..k]), w, c, epilogue, density);
+}
+
+fn gemm_with(
+    kernel: Kernel,
+    m: usize,
+    row: impl Fn(usize, &mut [f32]),
+    w: &Packed,
+    c: &mut [f32],
+    epilogue: Epilogue,
+    density: Density,
 ) {
     assert!(c.len() >= m * w.n, "output shorter than m × n");
     if let Epilogue::AddRelu(d) = epilogue {
         assert!(d.len() >= m * w.n, "addend shorter than m × n");
     }
-    let mut block = vec![0f32; MR * w.k];
+    let k = w.k;
+    if let (Density::Sparse(nonzeros), false) = (density, kernel == Kernel::Portable) {
+        nonzeros.clear(m * k);
+        let mut buffer = vec![0f32; k];
+        for i in 0..m {
+            row(i, &mut buffer);
+            nonzeros.push(kernel, &buffer);
+        }
+        sparse_product(kernel, nonzeros, w, c, epilogue);
+        return;
+    }
+    let mut block = vec![0f32; MR * k];
     for first in (0..m).step_by(MR) {
         let rows = MR.min(m - first);
-        for (r, out) in block.chunks_exact_mut(w.k).take(rows).enumerate() {
+        for (r, out) in block.chunks_exact_mut(k).take(rows).enumerate() {
             row(first + r, out);
         }
-        block_product(&block[..rows * w.k], rows, w, first, c, epilogue);
+        block_product(kernel, &block[..rows * k], rows, w, first, c, epilogue);
     }
 }
 
-/// `gemm` of a row-major `[m, w.inputs()]` matrix.
-pub(crate) fn gemm_matrix(a: &[f32], m: usize, w: &Packed, c: &mut [f32], epilogue: Epilogue) {
-    let k = w.k;
-    assert!(a.len() >= m * k, "input shorter than m × k");
-    gemm(m, |i, out| out.copy_from_slice(&a[i * k..][..k]), w, c, epilogue);
+/// Non-zeros the sparse kernel takes per step, one into each of its sets
+/// of accumulators.
+const STEP: usize = 4;
+
+/// The non-zero entries of each row of `a`: for each, its offset in a
+/// panel (`index × NR`, so the kernel adds it to the panel's start) and its
+/// value; each row's list padded with zeros to a multiple of [`STEP`].
+#[derive(Default)]
+pub(crate) struct Nonzeros {
+    offsets: Vec<u32>,
+    values: Vec<f32>,
+    /// Row r's entries are `ends[r - 1]..ends[r]`.
+    ends: Vec<usize>,
+}
+
+impl Nonzeros {
+    /// Empties the lists, with room for `entries` (grown once, not row by
+    /// row, so a large product does not reallocate and copy as it goes).
+    fn clear(&mut self, entries: usize) {
+        self.ends.clear();
+        // The AVX-512 lister stores whole vectors: room for one more.
+        let room = entries + 16;
+        if self.offsets.len() < room {
+            self.offsets = vec![0; room];
+            self.values = vec![0.0; room];
+        }
+    }
+
+    /// Appends the list of `row`'s non-zeros.
+    fn push(&mut self, kernel: Kernel, row: &[f32]) {
+        assert!(row.len() * NR <= u32::MAX as usize, "panel offsets beyond u32");
+        let start = self.ends.last().copied().unwrap_or(0);
+        let room = start + row.len() + 16;
+        let (offsets, values) = (&mut self.offsets[start..room], &mut self.values[start..room]);
+        let count = match kernel {
+            // SAFETY: the CPU has AVX-512F; both lists hold row.len() + 16.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => unsafe { x86::nonzeros_avx512(row, offsets, values) },
+            _ => {
+                // Every entry is written and the count advanced only past
+                // the non-zeros: no branch to mispredict on random zeros.
+                let mut count = 0;
+                for (i, &v) in row.iter().enumerate() {
+                    offsets[count] = (i * NR) as u32;
+                    values[count] = v;
+                    count += usize::from(v != 0.0);
+                }
+                count
+            }
+        };
+        // Padded with zeros (adding nothing) to a whole number of the
+        // kernel's steps of four, so it has no remainder loop to mispredict.
+        let padded = count.next_multiple_of(STEP);
+        offsets[count..padded].fill(0);
+        values[count..padded].fill(0.0);
+        self.ends.push(start + padded);
+    }
+
+    fn rows(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn row(&self, r: usize) -> (&[u32], &[f32]) {
+        let start = if r == 0 { 0 } else { self.ends[r - 1] };
+        let end = self.ends[r];
+        (&self.offsets[start..end], &self.values[start..end])
+    }
 }
 
 /// The kernels, widest first.
@@ -128,19 +253,8 @@ impl Kernel {
     }
 }
 
-/// Rows `first..first + rows` of `c` from the `rows × k` block `a`.
+/// Rows `first..first + rows` (≤ MR) of `c` from the `rows × k` block `a`.
 fn block_product(
-    a: &[f32],
-    rows: usize,
-    w: &Packed,
-    first: usize,
-    c: &mut [f32],
-    epilogue: Epilogue,
-) {
-    block_product_with(Kernel::best(), a, rows, w, first, c, epilogue);
-}
-
-fn block_product_with(
     kernel: Kernel,
     a: &[f32],
     rows: usize,
@@ -166,6 +280,33 @@ fn block_product_with(
             }
         }
         Kernel::Portable => portable(a, rows, w, first, c, epilogue),
+    }
+}
+
+/// `c` from the non-zeros of every row of `a`.
+fn sparse_product(
+    kernel: Kernel,
+    nonzeros: &Nonzeros,
+    w: &Packed,
+    c: &mut [f32],
+    epilogue: Epilogue,
+) {
+    match kernel {
+        // SAFETY (both): as in `block_product`; the offsets were made for
+        // this k, so every panel row they name exists.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => {
+            for p in 0..w.n.div_ceil(NR) {
+                unsafe { x86::sparse_panel_avx512(nonzeros, w, p, c, epilogue) };
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => {
+            for p in 0..w.n.div_ceil(NR) {
+                unsafe { x86::sparse_panel_avx2(nonzeros, w, p, c, epilogue) };
+            }
+        }
+        Kernel::Portable => unreachable!("the portable kernel multiplies dense rows only"),
     }
 }
 
@@ -211,7 +352,7 @@ fn portable(a: &[f32], rows: usize, w: &Packed, first: usize, c: &mut [f32], epi
 /// The register tiles, one generic kernel over the two x86 vector widths.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Epilogue, Packed, MR, NR};
+    use super::{Epilogue, Nonzeros, Packed, MR, NR, STEP};
     use std::arch::x86_64::*;
 
     /// What a tile needs of a vector of `LANES` floats. Every method is
@@ -322,7 +463,7 @@ mod x86 {
         }
     }
 
-    /// `R` rows × two vectors of columns starting at `column` (within panel
+    /// `R` rows × `C` vectors of columns starting at `column` (within panel
     /// `p`): the accumulators stay in registers over all of k, and the
     /// epilogue is applied before the one store.
     ///
@@ -331,7 +472,7 @@ mod x86 {
     /// addend) hold rows `first..first + R` of n columns.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn tile<V: Vector, const R: usize>(
+    unsafe fn tile<V: Vector, const R: usize, const C: usize>(
         a: &[f32],
         w: &Packed,
         p: usize,
@@ -341,35 +482,113 @@ mod x86 {
         epilogue: Epilogue,
     ) {
         let (k, n, l) = (w.k, w.n, V::LANES);
-        debug_assert!(a.len() >= R * k && column + 2 * l <= (p + 1) * NR);
+        debug_assert!(a.len() >= R * k && column + C * l <= (p + 1) * NR);
         let b = w.panel(p)[column - p * NR..].as_ptr();
         let a = a.as_ptr();
         // SAFETY (all below): within the bounds the caller guarantees; the
         // masks cover only columns < n.
         unsafe {
-            let mut acc = [[V::zero(); 2]; R];
+            let mut acc = [[V::zero(); C]; R];
             for i in 0..k {
-                let (b0, b1) = (V::load(b.add(i * NR)), V::load(b.add(i * NR + l)));
+                let b: [V; C] = std::array::from_fn(|h| V::load(b.add(i * NR + h * l)));
                 for (r, acc) in acc.iter_mut().enumerate() {
                     let x = V::splat(a.add(r * k + i));
-                    acc[0] = V::fma(x, b0, acc[0]);
-                    acc[1] = V::fma(x, b1, acc[1]);
+                    for (acc, &b) in acc.iter_mut().zip(&b) {
+                        *acc = V::fma(x, b, *acc);
+                    }
                 }
             }
-            let cols = (n - column).min(2 * l);
-            let masks = [V::first(cols.min(l)), V::first(cols.saturating_sub(l))];
+            let masks = masks::<V, C>(n - column);
             for (r, acc) in acc.iter().enumerate() {
-                let at = (first + r) * n + column;
-                for (h, (&v, &mask)) in acc.iter().zip(&masks).enumerate() {
-                    let out = c.as_mut_ptr().add(at + l * h);
-                    let v = match epilogue {
-                        Epilogue::Accumulate => V::add(v, V::load_masked(out, mask)),
-                        Epilogue::AddRelu(d) => {
-                            V::relu(V::add(v, V::load_masked(d.as_ptr().add(at + l * h), mask)))
-                        }
-                    };
-                    V::store_masked(out, mask, v);
+                store(acc, &masks, (first + r) * n + column, c, epilogue);
+            }
+        }
+    }
+
+    /// One row of a strip of `C` vectors from the row's non-zeros
+    /// (`offsets` into panel `p`, `values`), which it walks four at a time
+    /// into four sets of accumulators, so consecutive FMAs do not wait on
+    /// each other.
+    ///
+    /// # Safety
+    /// As for [`tile`], with every offset naming a row of the panel.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn sparse_tile<V: Vector, const C: usize>(
+        offsets: &[u32],
+        values: &[f32],
+        w: &Packed,
+        p: usize,
+        column: usize,
+        row: usize,
+        c: &mut [f32],
+        epilogue: Epilogue,
+    ) {
+        let l = V::LANES;
+        debug_assert!(column + C * l <= (p + 1) * NR);
+        let b = w.panel(p)[column - p * NR..].as_ptr();
+        // SAFETY (all below): offsets name panel rows (the caller), the
+        // masks cover only columns < n.
+        unsafe {
+            let mut acc = [[V::zero(); C]; STEP];
+            let add = |acc: &mut [V; C], j: usize| {
+                let o = *offsets.get_unchecked(j) as usize;
+                let x = V::splat(values.as_ptr().add(j));
+                for (h, acc) in acc.iter_mut().enumerate() {
+                    *acc = V::fma(x, V::load(b.add(o + h * l)), *acc);
                 }
+            };
+            debug_assert!(offsets.len().is_multiple_of(STEP));
+            for j in (0..offsets.len()).step_by(STEP) {
+                for (u, acc) in acc.iter_mut().enumerate() {
+                    add(acc, j + u);
+                }
+            }
+            const { assert!(STEP == 4, "the sets are summed in pairs") };
+            let sum: [V; C] = std::array::from_fn(|h| {
+                V::add(V::add(acc[0][h], acc[1][h]), V::add(acc[2][h], acc[3][h]))
+            });
+            store(&sum, &masks::<V, C>(w.n - column), row * w.n + column, c, epilogue);
+        }
+    }
+
+    /// Masks for a strip of `C` vectors with `cols` columns left in the row.
+    ///
+    /// # Safety
+    /// The CPU has `V`'s features.
+    #[inline(always)]
+    unsafe fn masks<V: Vector, const C: usize>(cols: usize) -> [V::Mask; C] {
+        let l = V::LANES;
+        let cols = cols.min(C * l);
+        // SAFETY: the caller's features.
+        std::array::from_fn(|h| unsafe { V::first(cols.saturating_sub(h * l).min(l)) })
+    }
+
+    /// Applies the epilogue to one row's accumulators and stores them at
+    /// `c[at..]`.
+    ///
+    /// # Safety
+    /// `V`'s features; `c` and the addend hold the masked lanes from `at`.
+    #[inline(always)]
+    unsafe fn store<V: Vector, const C: usize>(
+        acc: &[V; C],
+        masks: &[V::Mask; C],
+        at: usize,
+        c: &mut [f32],
+        epilogue: Epilogue,
+    ) {
+        let l = V::LANES;
+        for (h, (&v, &mask)) in acc.iter().zip(masks).enumerate() {
+            // SAFETY: as for this function.
+            unsafe {
+                let out = c.as_mut_ptr().add(at + l * h);
+                let v = match epilogue {
+                    Epilogue::Accumulate => V::add(v, V::load_masked(out, mask)),
+                    Epilogue::AddRelu(d) => {
+                        V::relu(V::add(v, V::load_masked(d.as_ptr().add(at + l * h), mask)))
+                    }
+                };
+                V::store_masked(out, mask, v);
             }
         }
     }
@@ -393,14 +612,20 @@ mod x86 {
             ) {
                 const { assert!($height <= MR) };
                 let k = w.k;
-                let strip = 2 * <$vector as Vector>::LANES;
-                for column in (p * NR..(p * NR + NR).min(w.n)).step_by(strip) {
+                let lanes = <$vector as Vector>::LANES;
+                for column in (p * NR..(p * NR + NR).min(w.n)).step_by(2 * lanes) {
+                    // A strip one vector wide or less (the end of a ragged
+                    // last panel) takes one vector of accumulators.
+                    let one = w.n - column <= lanes;
                     for r in (0..rows).step_by($height) {
                         let a = &a[r * k..];
                         // SAFETY: as for this function.
                         unsafe {
-                            match (rows - r).min($height) {
-                                $($r => tile::<$vector, $r>(a, w, p, column, first + r, c, epilogue),)*
+                            match ((rows - r).min($height), one) {
+                                $(
+                                    ($r, true) => tile::<$vector, $r, 1>(a, w, p, column, first + r, c, epilogue),
+                                    ($r, false) => tile::<$vector, $r, 2>(a, w, p, column, first + r, c, epilogue),
+                                )*
                                 _ => unreachable!("1 to {} rows", $height),
                             }
                         }
@@ -415,21 +640,160 @@ mod x86 {
     // AVX2: 6 rows × 16 columns, 12 accumulators, two panel vectors and a
     // broadcast in the 16 registers without spilling.
     panel!(panel_avx2, "avx2,fma", __m256, 6, [1 2 3 4 5 6]);
+
+    /// Every row's non-zero list against panel `p`, a strip of two vectors
+    /// at a time, so the panel stays in L1 while the lists stream past.
+    macro_rules! sparse_panel {
+        ($name:ident, $features:literal, $vector:ty) => {
+            /// # Safety
+            /// The CPU has the features; `c` and the addend hold
+            /// `nonzeros.rows()` rows of n columns; the offsets were listed
+            /// for `w`'s k.
+            #[target_feature(enable = $features)]
+            pub(super) unsafe fn $name(
+                nonzeros: &Nonzeros,
+                w: &Packed,
+                p: usize,
+                c: &mut [f32],
+                epilogue: Epilogue,
+            ) {
+                let lanes = <$vector as Vector>::LANES;
+                for column in (p * NR..(p * NR + NR).min(w.n)).step_by(2 * lanes) {
+                    let one = w.n - column <= lanes;
+                    for row in 0..nonzeros.rows() {
+                        prefetch_strip(row + AHEAD, column, w.n, 2 * lanes, c, epilogue);
+                        let (offsets, values) = nonzeros.row(row);
+                        // SAFETY: as for this function.
+                        unsafe {
+                            if one {
+                                sparse_tile::<$vector, 1>(
+                                    offsets, values, w, p, column, row, c, epilogue,
+                                )
+                            } else {
+                                sparse_tile::<$vector, 2>(
+                                    offsets, values, w, p, column, row, c, epilogue,
+                                )
+                            }
+                        }
+                    }
+                }
+            }
+        };
+    }
+
+    /// Rows ahead of the current one whose output (and addend) the sparse
+    /// kernel asks the cache for: rows lie a whole row of `c` apart, a
+    /// stride the hardware prefetchers miss, and without this the epilogue
+    /// waits on them.
+    const AHEAD: usize = 4;
+
+    /// Prefetches `width` floats from `column` of row `row` of `c` and of
+    /// the addend.
+    #[inline(always)]
+    fn prefetch_strip(
+        row: usize,
+        column: usize,
+        n: usize,
+        width: usize,
+        c: &[f32],
+        epilogue: Epilogue,
+    ) {
+        let at = row * n + column;
+        let prefetch = |matrix: &[f32]| {
+            // The strip's first, middle and last floats: every line it
+            // touches, however it is aligned.
+            for offset in [0, width / 2, width - 1] {
+                // Only prefetched, never read, and a prefetch does not
+                // fault, even past the end (hence `wrapping_add`).
+                let line = matrix.as_ptr().wrapping_add(at + offset);
+                // SAFETY: SSE, which every x86-64 has.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(line.cast()) };
+            }
+        };
+        prefetch(c);
+        if let Epilogue::AddRelu(d) = epilogue {
+            prefetch(d);
+        }
+    }
+
+    sparse_panel!(sparse_panel_avx512, "avx512f", __m512);
+    sparse_panel!(sparse_panel_avx2, "avx2,fma", __m256);
+
+    /// Writes `row`'s non-zeros (panel offsets and values) to the front of
+    /// `offsets` and `values` and returns their count, sixteen entries at a
+    /// time with AVX-512's compress.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F; both lists hold `row.len() + 16` entries.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn nonzeros_avx512(
+        row: &[f32],
+        offsets: &mut [u32],
+        values: &mut [f32],
+    ) -> usize {
+        let k = row.len();
+        assert!(offsets.len() >= k + 16 && values.len() >= k + 16, "lists too short");
+        let nr = NR as i32;
+        let mut offset = _mm512_setr_epi32(
+            0,
+            nr,
+            2 * nr,
+            3 * nr,
+            4 * nr,
+            5 * nr,
+            6 * nr,
+            7 * nr,
+            8 * nr,
+            9 * nr,
+            10 * nr,
+            11 * nr,
+            12 * nr,
+            13 * nr,
+            14 * nr,
+            15 * nr,
+        );
+        let step = _mm512_set1_epi32(16 * nr);
+        let mut count = 0;
+        for start in (0..k).step_by(16) {
+            // SAFETY: loads only the lanes inside the row; stores 16 lanes
+            // at `count` ≤ start, within the k + 16 entries.
+            unsafe {
+                let inside = <__m512 as Vector>::first((k - start).min(16));
+                let v = _mm512_maskz_loadu_ps(inside, row.as_ptr().add(start));
+                let keep = _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(v, _mm512_setzero_ps()) & inside;
+                _mm512_storeu_ps(values.as_mut_ptr().add(count), _mm512_maskz_compress_ps(keep, v));
+                _mm512_storeu_si512(
+                    offsets.as_mut_ptr().add(count).cast(),
+                    _mm512_maskz_compress_epi32(keep, offset),
+                );
+                count += keep.count_ones() as usize;
+            }
+            offset = _mm512_add_epi32(offset, step);
+        }
+        count
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Every row count and a ragged last panel, against the plain triple
-    /// loop, through whichever kernel this CPU takes and the portable one.
+    /// Every row count, several blocks, a ragged last panel and rows from
+    /// all zeros to dense, against the plain triple loop, through every
+    /// kernel this CPU runs, dense and sparse.
     #[test]
     fn products_equal_the_definition() {
         let (k, n, stride) = (37, 45, 50);
         let w: Vec<f32> = (0..n * stride).map(|i| ((i * 7919) % 23) as f32 / 11.0 - 1.0).collect();
         let packed = Packed::transposed(&w, k, n, stride);
-        for m in [1, 5, 12, 13, 30] {
-            let a: Vec<f32> = (0..m * k).map(|i| ((i * 104729) % 19) as f32 / 7.0 - 1.3).collect();
+        for m in [1, 5, 12, 13, 30, 100] {
+            // Row i keeps about i % 4 entries in four.
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| match (i * 7) % 4 < (i / k) % 4 {
+                    true => ((i * 104729) % 19) as f32 / 7.0 - 1.3,
+                    false => 0.0,
+                })
+                .collect();
             let d: Vec<f32> = (0..m * n).map(|i| (i % 5) as f32 - 2.0).collect();
             let exact =
                 |i: usize, j: usize| (0..k).map(|t| a[i * k + t] * w[j * stride + t]).sum::<f32>();
@@ -440,22 +804,22 @@ mod tests {
                         Epilogue::AddRelu(d) => (exact(x / n, x % n) + d[x]).max(0.0),
                     })
                     .collect();
-                let mut fast = vec![1.5f32; m * n];
-                gemm_matrix(&a, m, &packed, &mut fast, epilogue);
-                let mut results = vec![(None, fast)];
+                let mut results = Vec::new();
                 for kernel in Kernel::available() {
-                    let mut c = vec![1.5f32; m * n];
-                    for first in (0..m).step_by(MR) {
-                        let rows = MR.min(m - first);
-                        let block = &a[first * k..(first + rows) * k];
-                        block_product_with(kernel, block, rows, &packed, first, &mut c, epilogue);
+                    for sparse in [false, true] {
+                        let mut lists = Nonzeros::default();
+                        let density =
+                            if sparse { Density::Sparse(&mut lists) } else { Density::Dense };
+                        let mut c = vec![1.5f32; m * n];
+                        let row = |i: usize, out: &mut [f32]| out.copy_from_slice(&a[i * k..][..k]);
+                        gemm_with(kernel, m, row, &packed, &mut c, epilogue, density);
+                        results.push((kernel, sparse, c));
                     }
-                    results.push((Some(kernel), c));
                 }
-                for (kernel, got) in &results {
+                for (kernel, sparse, got) in &results {
                     for (x, (g, e)) in got.iter().zip(&expected).enumerate() {
                         let close = (g - e).abs() <= 1e-4 * e.abs().max(1.0);
-                        assert!(close, "{kernel:?}, m {m} at {x}: {g} vs {e}");
+                        assert!(close, "{kernel:?} (sparse {sparse}), m {m} at {x}: {g} vs {e}");
                     }
                 }
             }
