@@ -186,8 +186,8 @@ impl TargetModel {
         self.order
             .iter()
             .map(|&i| {
-                outputs[i]
-                    .as_f32()
+                outputs
+                    .f32(i)
                     .and_then(|v| v.first().copied())
                     .ok_or_else(|| load_error(format!("output {i} is not a float")))
             })
