@@ -13,6 +13,14 @@ pub enum LibraryError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A file or directory could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The input file is not in the declared format as a whole (bad header,
     /// missing column); single bad records are reported as
     /// [`import::RowError`](crate::import::RowError) instead.

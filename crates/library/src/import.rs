@@ -378,7 +378,7 @@ pub async fn import_errors(
 
 /// Writes `errors` as a CSV report a user can open in a spreadsheet.
 pub fn write_error_report(path: &Path, errors: &[RowError]) -> Result<(), LibraryError> {
-    let io = |source| LibraryError::Read { path: path.to_owned(), source };
+    let io = |source| LibraryError::Write { path: path.to_owned(), source };
     if let Some(dir) = path.parent() {
         fs_err::create_dir_all(dir).map_err(io)?;
     }

@@ -213,7 +213,7 @@ impl AtomKinds {
 
     /// Writes the kinds to `path` atomically (temporary file, sync, rename).
     pub fn write(&self, path: &Path) -> Result<(), LibraryError> {
-        let io = |source| LibraryError::Read { path: path.to_owned(), source };
+        let io = |source| LibraryError::Write { path: path.to_owned(), source };
         let mut bytes = Vec::with_capacity(
             HEADER + 8 * (2 * self.ids.len() + 1) + 4 * self.entries.len() + 8 * self.kinds(),
         );

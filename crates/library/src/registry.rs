@@ -160,7 +160,7 @@ impl Registry {
     /// Opens (creating if needed) the SQLite registry in `dir`.
     pub async fn open_dir(dir: &Path) -> Result<Registry, LibraryError> {
         fs_err::create_dir_all(dir)
-            .map_err(|source| LibraryError::Read { path: dir.to_owned(), source })?;
+            .map_err(|source| LibraryError::Write { path: dir.to_owned(), source })?;
         let url = format!("sqlite://{}?mode=rwc", dir.join("soyaku.db").display());
         Registry::open(&url).await
     }
@@ -558,7 +558,7 @@ impl Registry {
     ) -> Result<fpindex::Segments, LibraryError> {
         let (base_path, delta_path) = index_paths(kind, dir);
         fs_err::create_dir_all(dir)
-            .map_err(|source| LibraryError::Read { path: dir.to_owned(), source })?;
+            .map_err(|source| LibraryError::Write { path: dir.to_owned(), source })?;
         self.fingerprints_after(kind, 0).await?.write(&base_path)?;
         remove_if_present(&delta_path)?;
         Ok(fpindex::Segments::new(vec![fpindex::Index::open(&base_path)?]))

@@ -122,7 +122,7 @@ impl Structures {
         path: &Path,
         entries: impl Iterator<Item = (i64, &'a [u8])> + Clone,
     ) -> Result<(), LibraryError> {
-        let io = |source| LibraryError::Read { path: path.to_owned(), source };
+        let io = |source| LibraryError::Write { path: path.to_owned(), source };
         let count = entries.clone().count();
         let bytes_len: usize = entries.clone().map(|(_, p)| p.len()).sum();
         let mut out = checkfile::Writer::create(path, MAGIC, VERSION).map_err(io)?;

@@ -104,6 +104,10 @@ async fn bad_records_are_reported_and_good_ones_land(ctx: &Ctx) {
     let text = std::fs::read_to_string(report).unwrap();
     assert!(text.starts_with("record,line,id,reason,input\n"));
     assert_eq!(text.lines().count(), 4);
+    // A report that cannot be written says so, and where.
+    let blocked = dir.join("report.csv").join("inside.csv");
+    let err = library::import::write_error_report(&blocked, &errors).unwrap_err().to_string();
+    assert!(err.starts_with("cannot write") && err.contains("report.csv"), "{err}");
 }
 
 async fn missing_smiles_column_is_a_clear_error(ctx: &Ctx) {
