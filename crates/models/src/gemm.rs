@@ -268,17 +268,9 @@ fn block_product(
         // (`Kernel::available`); `gemm` checked that `c` and the addend
         // hold every row and column written.
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx512 => {
-            for p in 0..w.n.div_ceil(NR) {
-                unsafe { x86::panel_avx512(a, rows, w, p, first, c, epilogue) };
-            }
-        }
+        Kernel::Avx512 => unsafe { x86::dense_avx512(a, rows, w, first, c, epilogue) },
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2 => {
-            for p in 0..w.n.div_ceil(NR) {
-                unsafe { x86::panel_avx2(a, rows, w, p, first, c, epilogue) };
-            }
-        }
+        Kernel::Avx2 => unsafe { x86::dense_avx2(a, rows, w, first, c, epilogue) },
         Kernel::Portable => portable(a, rows, w, first, c, epilogue),
     }
 }
@@ -295,17 +287,9 @@ fn sparse_product(
         // SAFETY (both): as in `block_product`; the offsets were made for
         // this k, so every panel row they name exists.
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx512 => {
-            for p in 0..w.n.div_ceil(NR) {
-                unsafe { x86::sparse_panel_avx512(nonzeros, w, p, c, epilogue) };
-            }
-        }
+        Kernel::Avx512 => unsafe { x86::sparse_avx512(nonzeros, w, c, epilogue) },
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2 => {
-            for p in 0..w.n.div_ceil(NR) {
-                unsafe { x86::sparse_panel_avx2(nonzeros, w, p, c, epilogue) };
-            }
-        }
+        Kernel::Avx2 => unsafe { x86::sparse_avx2(nonzeros, w, c, epilogue) },
         Kernel::Portable => unreachable!("the portable kernel multiplies dense rows only"),
     }
 }
@@ -593,9 +577,9 @@ mod x86 {
         }
     }
 
-    /// Tiles of `V` covering `rows` (≤ MR) rows of panel `p`: `height` rows
-    /// at a time, as many two-vector column strips as the panel has.
-    macro_rules! panel {
+    /// Tiles of `V` covering `rows` (≤ MR) rows and every column: `height`
+    /// rows by one two-vector strip of columns at a time.
+    macro_rules! dense {
         ($name:ident, $features:literal, $vector:ty, $height:literal, [$($r:literal)*]) => {
             /// # Safety
             /// The CPU has the features; `c` and the addend hold rows
@@ -605,7 +589,6 @@ mod x86 {
                 a: &[f32],
                 rows: usize,
                 w: &Packed,
-                p: usize,
                 first: usize,
                 c: &mut [f32],
                 epilogue: Epilogue,
@@ -613,7 +596,9 @@ mod x86 {
                 const { assert!($height <= MR) };
                 let k = w.k;
                 let lanes = <$vector as Vector>::LANES;
-                for column in (p * NR..(p * NR + NR).min(w.n)).step_by(2 * lanes) {
+                // Strips of two vectors, which divide a panel.
+                for column in (0..w.n).step_by(2 * lanes) {
+                    let p = column / NR;
                     // A strip one vector wide or less (the end of a ragged
                     // last panel) takes one vector of accumulators.
                     let one = w.n - column <= lanes;
@@ -636,14 +621,15 @@ mod x86 {
     }
 
     // AVX-512: 12 rows × 32 columns, 24 accumulators of the 32 registers.
-    panel!(panel_avx512, "avx512f", __m512, 12, [1 2 3 4 5 6 7 8 9 10 11 12]);
+    dense!(dense_avx512, "avx512f", __m512, 12, [1 2 3 4 5 6 7 8 9 10 11 12]);
     // AVX2: 6 rows × 16 columns, 12 accumulators, two panel vectors and a
     // broadcast in the 16 registers without spilling.
-    panel!(panel_avx2, "avx2,fma", __m256, 6, [1 2 3 4 5 6]);
+    dense!(dense_avx2, "avx2,fma", __m256, 6, [1 2 3 4 5 6]);
 
-    /// Every row's non-zero list against panel `p`, a strip of two vectors
-    /// at a time, so the panel stays in L1 while the lists stream past.
-    macro_rules! sparse_panel {
+    /// Every row's non-zero list against a strip of two vectors of columns
+    /// at a time, so the strip's panel stays in L1 while the lists stream
+    /// past.
+    macro_rules! sparse {
         ($name:ident, $features:literal, $vector:ty) => {
             /// # Safety
             /// The CPU has the features; `c` and the addend hold
@@ -653,12 +639,12 @@ mod x86 {
             pub(super) unsafe fn $name(
                 nonzeros: &Nonzeros,
                 w: &Packed,
-                p: usize,
                 c: &mut [f32],
                 epilogue: Epilogue,
             ) {
                 let lanes = <$vector as Vector>::LANES;
-                for column in (p * NR..(p * NR + NR).min(w.n)).step_by(2 * lanes) {
+                for column in (0..w.n).step_by(2 * lanes) {
+                    let p = column / NR;
                     let one = w.n - column <= lanes;
                     for row in 0..nonzeros.rows() {
                         prefetch_strip(row + AHEAD, column, w.n, 2 * lanes, c, epilogue);
@@ -716,8 +702,8 @@ mod x86 {
         }
     }
 
-    sparse_panel!(sparse_panel_avx512, "avx512f", __m512);
-    sparse_panel!(sparse_panel_avx2, "avx2,fma", __m256);
+    sparse!(sparse_avx512, "avx512f", __m512);
+    sparse!(sparse_avx2, "avx2,fma", __m256);
 
     /// Writes `row`'s non-zeros (panel offsets and values) to the front of
     /// `offsets` and `values` and returns their count, sixteen entries at a
