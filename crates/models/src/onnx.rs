@@ -67,16 +67,6 @@ impl Data {
             Data::I64(v) => v.len(),
         }
     }
-
-    fn type_name(&self) -> &'static str {
-        match self {
-            Data::F32(_) => "float",
-            Data::U8(_) => "uint8",
-            Data::I8(_) => "int8",
-            Data::I32(_) => "int32",
-            Data::I64(_) => "int64",
-        }
-    }
 }
 
 impl Tensor {
@@ -545,7 +535,7 @@ fn column_zeros(zero: Option<&Tensor>, n: usize) -> Result<Vec<i32>, String> {
     let values: Vec<i32> = match &zero.data {
         Data::U8(v) => v.iter().map(|&x| i32::from(x)).collect(),
         Data::I8(v) => v.iter().map(|&x| i32::from(x)).collect(),
-        other => return Err(format!("{} zero points", other.type_name())),
+        other => return Err(format!("{} zero points", Elem::of(other).name())),
     };
     match values.len() {
         1 => Ok(vec![values[0]; n]),
@@ -684,6 +674,14 @@ impl Graph {
         }
     }
 
+    /// A node's one float output, and the arenas to read its inputs from:
+    /// the float arena only below the output.
+    fn float_output<'a>(&self, node: &Node, arena: &'a mut Arena) -> (Views<'a>, &'a mut [f32]) {
+        let (at, len) = self.target(node.outputs[0]);
+        let (below, out) = arena.f32.split_at_mut(at);
+        (Views { f32: below, u8: &arena.u8, i32: &arena.i32 }, &mut out[..len])
+    }
+
     /// The value in `slot`, from a constant or from `arenas`.
     fn view<'a>(&'a self, slot: usize, arenas: Views<'a>) -> Slice<'a> {
         match self.places[slot] {
@@ -706,9 +704,9 @@ impl Graph {
     /// Runs one node: its inputs read from below its outputs' offsets in the
     /// arena it writes (see `from_bytes`), so the two never alias.
     fn execute(&self, node: &Node, arena: &mut Arena) {
-        let Arena { f32: floats, u8: bytes, i32: ints } = arena;
         match &node.plan {
             Plan::DynamicQuantizeLinear => {
+                let Arena { f32: floats, u8: bytes, i32: ints } = arena;
                 let [quantized, scale, zero] = node.outputs[..] else {
                     unreachable!("three outputs, checked at load")
                 };
@@ -722,6 +720,7 @@ impl Graph {
                 (scale_out[0], zero_out[0]) = (s, z);
             }
             Plan::MatMulInteger { m, k, n, b_zero } => {
+                let Arena { f32: floats, u8: bytes, i32: ints } = arena;
                 let (at, len) = self.target(node.outputs[0]);
                 let (below, out) = ints.split_at_mut(at);
                 let views = Views { f32: floats, u8: bytes, i32: below };
@@ -732,29 +731,22 @@ impl Graph {
                 matmul_integer(a, a_zero, b, b_zero, (*m, *k, *n), &mut out[..len]);
             }
             Plan::CastToFloat => {
-                let (at, len) = self.target(node.outputs[0]);
-                let (below, out) = floats.split_at_mut(at);
-                let views = Views { f32: below, u8: bytes, i32: ints };
-                cast_to_float(self.view(node.input(0), views), &mut out[..len]);
+                let (views, out) = self.float_output(node, arena);
+                cast_to_float(self.view(node.input(0), views), out);
             }
             Plan::Binary(broadcast) => {
-                let (at, len) = self.target(node.outputs[0]);
-                let (below, out) = floats.split_at_mut(at);
-                let views = Views { f32: below, u8: bytes, i32: ints };
+                let (views, out) = self.float_output(node, arena);
                 let a = self.view(node.input(0), views).floats();
                 let b = self.view(node.input(1), views).floats();
-                let out = &mut out[..len];
                 match node.op {
                     Op::Mul => binary(broadcast, a, b, out, |x, y| x * y),
                     _ => binary(broadcast, a, b, out, |x, y| x + y),
                 }
             }
             Plan::Unary => {
-                let (at, len) = self.target(node.outputs[0]);
-                let (below, out) = floats.split_at_mut(at);
-                let views = Views { f32: below, u8: bytes, i32: ints };
+                let (views, out) = self.float_output(node, arena);
                 let x = self.view(node.input(0), views).floats();
-                let out = out[..len].iter_mut().zip(x);
+                let out = out.iter_mut().zip(x);
                 match node.op {
                     Op::Relu => out.for_each(|(o, &x)| *o = x.max(0.0)),
                     _ => out.for_each(|(o, &x)| *o = 1.0 / (1.0 + (-x).exp())),
@@ -775,8 +767,8 @@ impl Outputs<'_> {
     /// and is a float tensor.
     pub fn f32(&self, i: usize) -> Option<&[f32]> {
         let &(_, slot) = self.graph.outputs.get(i)?;
-        let views = Views { f32: &self.arena.f32, u8: &self.arena.u8, i32: &self.arena.i32 };
-        match self.graph.view(slot, views) {
+        let arena = &self.arena;
+        match self.graph.view(slot, Views { f32: &arena.f32, u8: &arena.u8, i32: &arena.i32 }) {
             Slice::F32(values) => Some(values),
             _ => None,
         }
