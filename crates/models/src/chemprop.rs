@@ -387,17 +387,7 @@ impl Mpnn {
     fn forward_portable(&self, g: &BatchGraph, scratch: &mut Scratch) -> Vec<f32> {
         let h = self.hidden;
         let (n_atoms, n_edges) = (g.atom_count(), g.edge_count());
-        let Scratch {
-            atom_in,
-            h0,
-            hidden,
-            incoming,
-            next,
-            atom_states,
-            layer_in,
-            layer_out,
-            nonzeros,
-        } = scratch;
+        let Scratch { atom_in, h0, hidden, incoming, next, atom_states, nonzeros } = scratch;
 
         // H0 = W_i [x_source ‖ e]: the atom part once per atom, then each
         // edge adds its bond part; both are sums of a few rows of W_iᵀ.
@@ -455,8 +445,7 @@ impl Mpnn {
         gemm_matrix(incoming, n_atoms, w_o, atom_states, epilogue, Density::Sparse(nonzeros));
 
         // Molecule vectors: sum of atom states / norm.
-        let mut x = sized(layer_in, g.molecules * h);
-        x.fill(0.0);
+        let mut x = vec![0f32; g.molecules * h];
         for (a, state) in atom_states.chunks_exact(h).enumerate() {
             let row = &mut x[g.molecule_of_atom[a] * h..][..h];
             for (r, &s) in row.iter_mut().zip(state) {
@@ -469,19 +458,20 @@ impl Mpnn {
             if i > 0 {
                 x.iter_mut().for_each(|v| *v = v.max(0.0));
             }
-            let outputs = layer.weight.outputs();
-            let y = sized(layer_out, g.molecules * outputs);
-            match &layer.bias {
-                Some(b) => y.chunks_exact_mut(outputs).for_each(|row| row.copy_from_slice(b)),
-                None => y.fill(0.0),
-            }
-            gemm_matrix(x, g.molecules, &layer.weight, y, Epilogue::Accumulate, Density::Dense);
-            // The next layer reads this one's output; `x`'s buffer takes the
-            // one after.
-            std::mem::swap(layer_in, layer_out);
-            x = &mut layer_in[..g.molecules * outputs];
+            let mut y = match &layer.bias {
+                Some(b) => b.repeat(g.molecules),
+                None => vec![0f32; g.molecules * layer.weight.outputs()],
+            };
+            gemm_matrix(
+                &x,
+                g.molecules,
+                &layer.weight,
+                &mut y,
+                Epilogue::Accumulate,
+                Density::Dense,
+            );
+            x = y;
         }
-        let mut x = x.to_vec();
         match &self.output {
             Output::Sigmoid => x.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp())),
             Output::Unscale { mean, scale } => {
@@ -505,9 +495,6 @@ pub(crate) struct Scratch {
     incoming: Vec<f32>,
     next: Vec<f32>,
     atom_states: Vec<f32>,
-    /// The predictor's layers' inputs and outputs, in turn.
-    layer_in: Vec<f32>,
-    layer_out: Vec<f32>,
     nonzeros: Nonzeros,
 }
 
