@@ -2,7 +2,7 @@
 // scripts/e2e starts `soyaku serve` on the bundled demo library and makes
 // the accounts these tests sign in with; SOYAKU_URL and SOYAKU_PASSWORD say
 // where and how.
-import { test, before, after } from "node:test";
+import { test as nodeTest, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { chromium } from "playwright-core";
@@ -12,12 +12,35 @@ const password = process.env.SOYAKU_PASSWORD;
 const shots = process.env.SOYAKU_SCREENSHOTS; // a folder, or unset
 let browser;
 
-before(async () => {
+async function launch() {
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
   });
-});
+}
+
+before(launch);
+
+/**
+ * A test in the shared browser. Chromium's own process has died under a test
+ * on a CI machine (2611699: it crashed while a page loaded the structure
+ * editor, and the nine tests after it failed with "browser has been closed").
+ * A test whose browser died is therefore run once more in a new browser,
+ * after saying so; a test that fails while the browser lives fails at once,
+ * and one whose rerun fails too fails with the rerun's error.
+ */
+function test(name, body) {
+  nodeTest(name, async () => {
+    try {
+      await body();
+    } catch (error) {
+      if (browser.isConnected()) throw error;
+      console.error(`e2e: Chromium died during "${name}":\n${error.message}\ne2e: running it again in a new browser`);
+      await launch();
+      await body();
+    }
+  });
+}
 
 after(async () => {
   await browser?.close();
