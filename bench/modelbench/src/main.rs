@@ -70,7 +70,7 @@ fn main() -> Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(format!("{out}/targets.jsonl"))?);
     for (s, predictions) in smiles.iter().zip(&target_out) {
         let map: serde_json::Map<String, serde_json::Value> =
-            predictions.iter().map(|p| (p.endpoint.clone(), json!(p.value))).collect();
+            predictions.iter().map(|p| (p.endpoint.to_owned(), json!(p.value))).collect();
         writeln!(f, "{}", json!({"smiles": s, "predictions": map}))?;
     }
     println!("{report}");

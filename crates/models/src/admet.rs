@@ -235,7 +235,7 @@ impl Model for AdmetModel {
         &self.card
     }
 
-    fn predict(&self, molecules: &[Molecule]) -> Result<Vec<Vec<Prediction>>, ModelError> {
+    fn predict(&self, molecules: &[Molecule]) -> Result<Vec<Vec<Prediction<'_>>>, ModelError> {
         Ok(self
             .admet(molecules)
             .into_iter()
@@ -246,7 +246,7 @@ impl Model for AdmetModel {
                     .into_iter()
                     .zip(&self.card.endpoints)
                     .map(|(v, e)| Prediction {
-                        endpoint: v.endpoint,
+                        endpoint: &e.key,
                         value: v.value,
                         uncertainty: Some(v.spread),
                         in_domain,

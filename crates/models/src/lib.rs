@@ -43,11 +43,14 @@ pub enum ModelError {
     Unknown(String),
 }
 
-/// One endpoint's prediction for one molecule.
+/// One endpoint's prediction for one molecule. The endpoint's key is
+/// borrowed from the model's card: a target model answers for hundreds of
+/// endpoints per molecule, and a copy of each key per answer was most of the
+/// cost of building them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Prediction {
+pub struct Prediction<'m> {
     /// The endpoint's key (see the card).
-    pub endpoint: String,
+    pub endpoint: &'m str,
     /// Probability (classification) or value in the endpoint's units.
     pub value: f64,
     /// Spread of an ensemble's members (standard deviation), when the model
@@ -65,7 +68,7 @@ pub trait Model: Send + Sync {
     /// The model's card.
     fn card(&self) -> &Card;
     /// Predictions for each molecule, in the card's endpoint order.
-    fn predict(&self, molecules: &[Molecule]) -> Result<Vec<Vec<Prediction>>, ModelError>;
+    fn predict(&self, molecules: &[Molecule]) -> Result<Vec<Vec<Prediction<'_>>>, ModelError>;
 }
 
 /// The models this build carries. Each loads on first use.

@@ -230,7 +230,7 @@ impl Model for TargetModel {
         &self.card
     }
 
-    fn predict(&self, molecules: &[Molecule]) -> Result<Vec<Vec<Prediction>>, ModelError> {
+    fn predict(&self, molecules: &[Molecule]) -> Result<Vec<Vec<Prediction<'_>>>, ModelError> {
         let features: Vec<Vec<f32>> = molecules.iter().map(TargetModel::featurise).collect();
         parallel::map(&features, parallel::cores(), |input| {
             let probabilities = self.run(input)?;
@@ -240,7 +240,7 @@ impl Model for TargetModel {
                 .iter()
                 .zip(probabilities)
                 .map(|(e, p)| Prediction {
-                    endpoint: e.key.clone(),
+                    endpoint: &e.key,
                     value: f64::from(p),
                     uncertainty: None,
                     in_domain: None,

@@ -53,7 +53,7 @@ fn chembl_target_model_agrees_with_onnxruntime_on_100_molecules() {
         let expected = reference["probabilities"].as_object().unwrap();
         assert_eq!(predictions.len(), expected.len());
         for p in predictions {
-            let e = expected[&p.endpoint].as_f64().unwrap();
+            let e = expected[p.endpoint].as_f64().unwrap();
             let diff = (p.value - e).abs();
             if diff > worst.0 {
                 worst =
