@@ -1,15 +1,20 @@
-//! `soyaku models …` (the catalogue of prediction models and their cards)
-//! and `soyaku predict …` (ADMET profiles and target predictions).
+//! `soyaku models …` (the catalogue of prediction models, their cards, and
+//! any model run through the one interface) and `soyaku predict …` (ADMET
+//! profiles and target predictions).
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
 use clap::Subcommand;
 use library::catalog::Wanted;
 use models::{Catalogue, Model};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::output::{print_rows, OutputFormat};
+use crate::smiles_file::Entry;
 use crate::Context;
 
 #[derive(Subcommand)]
@@ -24,6 +29,21 @@ pub(crate) enum ModelsCommand {
     Show {
         /// `id` (newest version) or `id@version`, e.g. `admet-ai@2.0.1`.
         model: String,
+    },
+    /// Any model through the one interface every model has: each endpoint's
+    /// value, uncertainty, applicability domain and weak-endpoint flag.
+    Predict {
+        /// `id` (newest version) or `id@version`, e.g. `chembl-multitask`.
+        model: String,
+        /// One structure as SMILES.
+        #[arg(long, required_unless_present = "input", conflicts_with = "input")]
+        smiles: Option<String>,
+        /// A SMILES file (`SMILES [name]` per line): one JSON line per molecule.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Output format (a file's molecules are always JSON Lines).
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
     },
 }
 
@@ -87,7 +107,105 @@ pub(crate) fn run_models(command: ModelsCommand) -> Result<()> {
             let card = catalogue.get(&model)?.card();
             println!("{}", serde_json::to_string_pretty(card)?);
         }
+        ModelsCommand::Predict { model, smiles: Some(smiles), format, .. } => {
+            let model = catalogue.get(&model)?;
+            let predictions = model.predict(std::slice::from_ref(&molecule(&smiles)?))?.remove(0);
+            let card = model.card();
+            match format {
+                OutputFormat::Json => println!(
+                    "{}",
+                    json!({
+                        "smiles": smiles,
+                        "model": format!("{}@{}", card.id, card.version),
+                        "predictions": predictions,
+                    })
+                ),
+                OutputFormat::Table => {
+                    let rows: Vec<Value> = predictions
+                        .iter()
+                        .map(|p| {
+                            json!({
+                                "endpoint": p.endpoint,
+                                "value": p.value,
+                                "uncertainty": p.uncertainty,
+                                "in domain": p.in_domain,
+                                "note": if p.weak { "weak endpoint" } else { "" },
+                            })
+                        })
+                        .collect();
+                    print_rows(
+                        format,
+                        &["endpoint", "value", "uncertainty", "in domain", "note"],
+                        &rows,
+                    );
+                }
+            }
+        }
+        ModelsCommand::Predict { model, input: Some(file), .. } => {
+            let model = catalogue.get(&model)?;
+            predict_file(&file, |out, entries, molecules| {
+                for (entry, predictions) in entries.iter().zip(model.predict(molecules)?) {
+                    let line = Predicted {
+                        smiles: &entry.smiles,
+                        name: entry.name.as_deref(),
+                        predictions: &predictions,
+                    };
+                    serde_json::to_writer(&mut *out, &line)?;
+                    writeln!(out)?;
+                }
+                Ok(())
+            })?;
+        }
+        ModelsCommand::Predict { .. } => bail!("give --smiles or --input"),
     }
+    Ok(())
+}
+
+/// One molecule of a file, as `models predict --input` prints it.
+#[derive(Serialize)]
+struct Predicted<'a> {
+    smiles: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    predictions: &'a [models::Prediction<'a>],
+}
+
+/// How many molecules of a file are predicted at a time: enough to keep every
+/// core busy, few enough that a large file's predictions (798 per molecule
+/// for the target model) are never all in memory at once.
+const CHUNK: usize = 4096;
+
+/// Hands a SMILES file's molecules to `predict` a chunk at a time, with their
+/// entries and standard output; a line that does not parse is reported with
+/// its line number and skipped. Ends with the throughput on stderr.
+fn predict_file(
+    file: &Path,
+    mut predict: impl FnMut(&mut dyn Write, &[&Entry], &[chem::Molecule]) -> Result<()>,
+) -> Result<()> {
+    let entries = crate::smiles_file::read(file)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let started = Instant::now();
+    let mut count = 0;
+    for chunk in entries.chunks(CHUNK) {
+        let (mut kept, mut molecules) = (Vec::new(), Vec::new());
+        for entry in chunk {
+            match chem::Molecule::from_smiles(&entry.smiles) {
+                Ok(m) => {
+                    kept.push(entry);
+                    molecules.push(m);
+                }
+                Err(e) => eprintln!("{}:{}: skipped: {e}", file.display(), entry.line),
+            }
+        }
+        predict(&mut out, &kept, &molecules)?;
+        count += molecules.len();
+    }
+    out.flush()?;
+    let elapsed = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{count} molecules in {elapsed:.2} s ({:.0} molecules/s, reading and writing included)",
+        count as f64 / elapsed.max(1e-9)
+    );
     Ok(())
 }
 
@@ -141,28 +259,16 @@ pub(crate) async fn run_predict(ctx: &Context, command: PredictCommand) -> Resul
         }
         PredictCommand::Admet { input: Some(file), .. } => {
             let model = catalogue.admet()?;
-            let (mut entries, mut molecules) = (Vec::new(), Vec::new());
-            for entry in crate::smiles_file::read(&file)? {
-                match chem::Molecule::from_smiles(&entry.smiles) {
-                    Ok(m) => {
-                        entries.push((entry.smiles, entry.name));
-                        molecules.push(m);
-                    }
-                    Err(e) => eprintln!("{}:{}: skipped: {e}", file.display(), entry.line),
+            predict_file(&file, |out, entries, molecules| {
+                for (entry, profile) in entries.iter().zip(model.admet(molecules)) {
+                    writeln!(
+                        out,
+                        "{}",
+                        admet_json(&entry.smiles, entry.name.as_deref(), &profile)
+                    )?;
                 }
-            }
-            let started = std::time::Instant::now();
-            let predictions = model.admet(&molecules);
-            let elapsed = started.elapsed();
-            for ((smiles, name), profile) in entries.iter().zip(&predictions) {
-                println!("{}", admet_json(smiles, name.as_deref(), profile));
-            }
-            eprintln!(
-                "{} molecules in {:.2} s ({:.0} molecules/s)",
-                molecules.len(),
-                elapsed.as_secs_f64(),
-                molecules.len() as f64 / elapsed.as_secs_f64().max(1e-9)
-            );
+                Ok(())
+            })?;
         }
         PredictCommand::Admet { .. } => bail!("give --smiles or --input"),
         PredictCommand::Targets { smiles, top, neighbours, taxon, format } => {

@@ -1,5 +1,6 @@
 //! `SMILES [name]` files, one molecule per line, as `search similar
-//! --queries`, `predict admet --input` and `dock screen --input` read them.
+//! --queries`, `predict admet --input`, `models predict --input` and `dock
+//! screen --input` read them.
 //! Blank lines and lines starting with `#` are skipped; each entry keeps its
 //! line number so a molecule that fails can be found in the file.
 

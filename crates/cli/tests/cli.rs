@@ -370,3 +370,52 @@ fn biobank_import_reports_bad_rows_and_query_answers_protected_counts() {
         (Some(false), true)
     );
 }
+
+#[test]
+fn models_predict_runs_any_model_and_a_file_reports_its_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = soyaku(
+        dir.path(),
+        &["models", "predict", "admet-ai", "--smiles", "CC(=O)Oc1ccccc1C(=O)O", "--format", "json"],
+    );
+    let one = &json_lines(&out)[0];
+    assert_eq!(one["model"], "admet-ai@2.0.1");
+    let predictions = one["predictions"].as_array().unwrap();
+    assert_eq!(predictions.len(), 41);
+    let ames = predictions.iter().find(|p| p["endpoint"] == "AMES").unwrap();
+    assert!(ames["uncertainty"].as_f64().unwrap() >= 0.0 && ames["in_domain"] == true, "{ames}");
+
+    // The generic interface and the ADMET command agree, value for value.
+    let admet = soyaku(
+        dir.path(),
+        &["predict", "admet", "--smiles", "CC(=O)Oc1ccccc1C(=O)O", "--format", "json"],
+    );
+    let admet = &json_lines(&admet)[0];
+    for p in predictions {
+        let key = p["endpoint"].as_str().unwrap();
+        assert_eq!(p["value"], admet[key], "{key}");
+        assert_eq!(p["uncertainty"], admet[format!("{key}_spread")], "{key}");
+    }
+
+    let file = dir.path().join("in.smi");
+    std::fs::write(&file, "# two drugs and a broken ring\nCCO ethanol\nC1CC broken\nc1ccccc1O\n")
+        .unwrap();
+    let out = soyaku(
+        dir.path(),
+        &["models", "predict", "chembl-multitask", "--input", file.to_str().unwrap()],
+    );
+    let lines = json_lines(&out);
+    let named: Vec<_> = lines.iter().map(|l| (l["smiles"].clone(), l["name"].clone())).collect();
+    assert_eq!(
+        named,
+        [(Value::from("CCO"), Value::from("ethanol")), (Value::from("c1ccccc1O"), Value::Null)]
+    );
+    assert!(lines.iter().all(|l| l["predictions"].as_array().unwrap().len() == 798));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("in.smi:3: skipped"), "{stderr}");
+    assert!(stderr.contains("2 molecules in"), "{stderr}");
+
+    let unknown = soyaku(dir.path(), &["models", "predict", "nope", "--smiles", "CCO"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("soyaku models list"));
+}

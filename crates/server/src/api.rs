@@ -154,6 +154,12 @@ pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
             predict::card,
         )
         .add(
+            Doc::signed_in(Method::POST, "/api/v1/models/{model}/predict", "Any model through the one interface: for up to 1,000 structures, every endpoint's value, uncertainty (ensemble spread, where the model is an ensemble), applicability domain (where the model can tell) and weak-endpoint flag, in the card's order")
+                .params(MODEL_PARAMS)
+                .body("{\"smiles\": string or [string]}"),
+            predict::predict,
+        )
+        .add(
             Doc::signed_in(Method::POST, "/api/v1/predict/admet", "ADMET-AI's 41 endpoints for up to 1,000 structures: value, ensemble spread, percentile among approved drugs, weak-endpoint flag, applicability domain")
                 .body("{\"smiles\": string or [string]}"),
             predict::admet,

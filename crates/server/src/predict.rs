@@ -5,11 +5,12 @@
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 use library::catalog::Wanted;
 use models::Model;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
@@ -66,9 +67,40 @@ enum Smiles {
     Many(Vec<String>),
 }
 
+impl Smiles {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Smiles::One(s) => vec![s],
+            Smiles::Many(v) => v,
+        }
+    }
+}
+
+/// The body of every call that predicts for a list of structures.
 #[derive(Deserialize)]
-pub(crate) struct AdmetRequest {
+pub(crate) struct MoleculesRequest {
     smiles: Smiles,
+}
+
+/// Refuses a caller whose role may not run models and a call with no
+/// structures or too many, before any work is done.
+fn admit(caller: &Caller, smiles: &[String]) -> Result<(), ApiError> {
+    caller.actor.require(accounts::Permission::RunModels)?;
+    if smiles.is_empty() || smiles.len() > MAX_MOLECULES {
+        return Err(ApiError::bad_request(format!("send 1 to {MAX_MOLECULES} SMILES")));
+    }
+    Ok(())
+}
+
+/// The structures of `smiles`; the first that does not parse is the error,
+/// named with its reason.
+fn parse(smiles: &[String]) -> Result<Vec<chem::Molecule>, ApiError> {
+    smiles
+        .iter()
+        .map(|s| {
+            chem::Molecule::from_smiles(s).map_err(|e| ApiError::bad_request(format!("{s}: {e}")))
+        })
+        .collect()
 }
 
 /// ADMET profiles of `smiles`, each endpoint with its card's label, units,
@@ -78,22 +110,12 @@ pub(crate) async fn admet_profiles(
     caller: &Caller,
     smiles: Vec<String>,
 ) -> Result<Vec<Value>, ApiError> {
-    caller.actor.require(accounts::Permission::RunModels)?;
-    if smiles.is_empty() || smiles.len() > MAX_MOLECULES {
-        return Err(ApiError::bad_request(format!("send 1 to {MAX_MOLECULES} SMILES")));
-    }
+    admit(caller, &smiles)?;
     let catalogue = state.models.clone();
     let count = smiles.len();
     let profiles = tokio::task::spawn_blocking(move || {
         let model = catalogue.admet()?;
-        let molecules = smiles
-            .iter()
-            .map(|s| {
-                chem::Molecule::from_smiles(s)
-                    .map_err(|e| ApiError::bad_request(format!("{s}: {e}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let profiles = model.admet(&molecules);
+        let profiles = model.admet(&parse(&smiles)?);
         Ok::<_, ApiError>(
             smiles
                 .iter()
@@ -138,15 +160,64 @@ pub(crate) async fn admet_profiles(
 pub(crate) async fn admet(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Body(r): Body<AdmetRequest>,
+    Body(r): Body<MoleculesRequest>,
 ) -> ApiResult {
-    let smiles = match r.smiles {
-        Smiles::One(s) => vec![s],
-        Smiles::Many(v) => v,
-    };
-    let results = admet_profiles(&state, &caller, smiles).await?;
+    let results = admet_profiles(&state, &caller, r.smiles.into_vec()).await?;
     let model = format!("{}@{}", models::admet::ID, state.models.admet()?.card().version);
     Ok(Json(json!({ "model": model, "results": results })).into_response())
+}
+
+/// Any model through the one interface every model has: per structure, each
+/// endpoint's value with its uncertainty, applicability domain and
+/// weak-endpoint flag, in the card's endpoint order.
+pub(crate) async fn predict(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Body(r): Body<MoleculesRequest>,
+) -> ApiResult {
+    let smiles = r.smiles.into_vec();
+    admit(&caller, &smiles)?;
+    let catalogue = state.models.clone();
+    let count = smiles.len();
+    // Written out as bytes on the blocking thread, straight from the typed
+    // predictions: a target model's answer for a thousand structures holds
+    // most of a million of them, too many to build as a JSON tree first.
+    let (id, body) = tokio::task::spawn_blocking(move || {
+        let model = catalogue.get(&name)?;
+        let predictions = model.predict(&parse(&smiles)?)?;
+        let card = model.card();
+        let answer = Answer {
+            model: format!("{}@{}", card.id, card.version),
+            results: smiles
+                .iter()
+                .zip(&predictions)
+                .map(|(smiles, predictions)| Predicted { smiles, predictions })
+                .collect(),
+        };
+        let body = serde_json::to_vec(&answer).expect("predictions serialise");
+        Ok::<_, ApiError>((card.id.clone(), body))
+    })
+    .await
+    .expect("prediction task")?;
+    state
+        .accounts
+        .audit(Some(&caller.actor), "model.predict", &id, json!({"molecules": count}))
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+#[derive(Serialize)]
+struct Answer<'a> {
+    /// `id@version`.
+    model: String,
+    results: Vec<Predicted<'a>>,
+}
+
+#[derive(Serialize)]
+struct Predicted<'a> {
+    smiles: &'a str,
+    predictions: &'a [models::Prediction<'a>],
 }
 
 #[derive(Deserialize)]

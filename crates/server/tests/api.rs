@@ -973,6 +973,60 @@ async fn models_are_listed_publicly_and_run_for_roles_that_may() {
         "bad_request",
     );
 
+    // The one interface every model has: the same ADMET values as above, the
+    // spread as the uncertainty; every target with no spread or domain to give.
+    let two = json!({"smiles": ["CC(=O)Oc1ccccc1C(=O)O", "CN1C(=O)CN=C(c2ccccc2)c2cc(Cl)ccc21"]});
+    assert_error(
+        &s.call(Method::POST, "/api/v1/models/admet-ai/predict", &ada, Some(two.clone())).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert_error(
+        &s.call(Method::POST, "/api/v1/models/no-such-model/predict", &rita, Some(two.clone()))
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    let generic = s
+        .call(Method::POST, "/api/v1/models/admet-ai@2.0.1/predict", &rita, Some(two.clone()))
+        .await;
+    assert_eq!(generic.status, StatusCode::OK, "{}", generic.text());
+    let generic = generic.json();
+    assert_eq!(generic["model"], "admet-ai@2.0.1");
+    let results = generic["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    let keys: Vec<&str> =
+        card["endpoints"].as_array().unwrap().iter().map(|e| e["key"].as_str().unwrap()).collect();
+    let first = results[0]["predictions"].as_array().unwrap();
+    assert_eq!(first.iter().map(|p| p["endpoint"].as_str().unwrap()).collect::<Vec<_>>(), keys);
+    for (p, q) in first.iter().zip(result["predictions"].as_array().unwrap()) {
+        assert_eq!((&p["value"], &p["uncertainty"]), (&q["value"], &q["spread"]), "{p} {q}");
+        assert_eq!((&p["in_domain"], &p["weak"]), (&json!(true), &q["weak"]));
+    }
+    let generic =
+        s.call(Method::POST, "/api/v1/models/chembl-multitask/predict", &rita, Some(two)).await;
+    assert_eq!(generic.status, StatusCode::OK, "{}", generic.text());
+    let generic = generic.json();
+    assert!(generic["model"].as_str().unwrap().starts_with("chembl-multitask@"));
+    for result in generic["results"].as_array().unwrap() {
+        let predictions = result["predictions"].as_array().unwrap();
+        assert_eq!(predictions.len(), 798);
+        assert!(predictions.iter().all(|p| (0.0..=1.0).contains(&p["value"].as_f64().unwrap())
+            && p["uncertainty"].is_null()
+            && p["in_domain"].is_null()));
+    }
+    assert_error(
+        &s.call(
+            Method::POST,
+            "/api/v1/models/chembl-multitask/predict",
+            &rita,
+            Some(json!({"smiles": ["CCO", "C1CC"]})),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    );
+
     // Praziquantel, the second compound of the demo slice the site holds.
     let library_smiles = "O=C(C1CCCCC1)N1CC(=O)N2CCc3ccccc3C2C1";
     let targets = s
@@ -1010,13 +1064,20 @@ async fn models_are_listed_publicly_and_run_for_roles_that_may() {
     );
 
     let audit = s.call(Method::GET, "/api/v1/audit?limit=20", &ada, None).await.json();
-    let predictions = audit["entries"]
+    // Every call that ran a model, under the model's id; none that was refused.
+    let mut predicted: Vec<&str> = audit["entries"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|e| e["action"] == "model.predict")
-        .count();
-    assert_eq!(predictions, 3, "{audit}");
+        .map(|e| e["target"].as_str().unwrap())
+        .collect();
+    predicted.sort_unstable();
+    assert_eq!(
+        predicted,
+        ["admet-ai", "admet-ai", "chembl-multitask", "chembl-multitask", "chembl-multitask"],
+        "{audit}"
+    );
 }
 
 #[tokio::test]
