@@ -415,6 +415,13 @@ fn models_predict_runs_any_model_and_a_file_reports_its_bad_lines() {
     assert!(stderr.contains("in.smi:3: skipped"), "{stderr}");
     assert!(stderr.contains("2 molecules in"), "{stderr}");
 
+    // `predict admet --input` reads files through the same loop.
+    let out = soyaku(dir.path(), &["predict", "admet", "--input", file.to_str().unwrap()]);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|l| l["AMES"].is_number() && l["in_domain"] == true));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in.smi:3: skipped"));
+
     let unknown = soyaku(dir.path(), &["models", "predict", "nope", "--smiles", "CCO"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("soyaku models list"));
