@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use library::catalog::Wanted;
 use models::{Catalogue, Model};
 use serde::Serialize;
@@ -35,16 +35,23 @@ pub(crate) enum ModelsCommand {
     Predict {
         /// `id` (newest version) or `id@version`, e.g. `chembl-multitask`.
         model: String,
-        /// One structure as SMILES.
-        #[arg(long, required_unless_present = "input", conflicts_with = "input")]
-        smiles: Option<String>,
-        /// A SMILES file (`SMILES [name]` per line): one JSON line per molecule.
-        #[arg(long)]
-        input: Option<PathBuf>,
-        /// Output format (a file's molecules are always JSON Lines).
-        #[arg(long, value_enum, default_value_t)]
-        format: OutputFormat,
+        #[command(flatten)]
+        molecules: Molecules,
     },
+}
+
+/// One structure or a file of them, as the commands that predict take them.
+#[derive(Args)]
+pub(crate) struct Molecules {
+    /// One structure as SMILES.
+    #[arg(long, required_unless_present = "input", conflicts_with = "input")]
+    smiles: Option<String>,
+    /// A SMILES file (`SMILES [name]` per line): one JSON line per molecule.
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Output format (a file's molecules are always JSON Lines).
+    #[arg(long, value_enum, default_value_t)]
+    format: OutputFormat,
 }
 
 #[derive(Subcommand)]
@@ -52,15 +59,8 @@ pub(crate) enum PredictCommand {
     /// ADMET-AI's 41 endpoints, each with its ensemble spread and its
     /// percentile among approved drugs. JSON keys are ADMET-AI's names.
     Admet {
-        /// One structure as SMILES.
-        #[arg(long, required_unless_present = "input", conflicts_with = "input")]
-        smiles: Option<String>,
-        /// A SMILES file (`SMILES [name]` per line): one JSON line per molecule.
-        #[arg(long)]
-        input: Option<PathBuf>,
-        /// Output format (a file's molecules are always JSON Lines).
-        #[arg(long, value_enum, default_value_t)]
-        format: OutputFormat,
+        #[command(flatten)]
+        molecules: Molecules,
     },
     /// Likely protein targets (ChEMBL multitask model), with the nearest
     /// library compounds as a similarity-based explanation.
@@ -107,7 +107,10 @@ pub(crate) fn run_models(command: ModelsCommand) -> Result<()> {
             let card = catalogue.get(&model)?.card();
             println!("{}", serde_json::to_string_pretty(card)?);
         }
-        ModelsCommand::Predict { model, smiles: Some(smiles), format, .. } => {
+        ModelsCommand::Predict {
+            model,
+            molecules: Molecules { smiles: Some(smiles), format, .. },
+        } => {
             let model = catalogue.get(&model)?;
             let predictions = model.predict(std::slice::from_ref(&molecule(&smiles)?))?.remove(0);
             let card = model.card();
@@ -141,7 +144,7 @@ pub(crate) fn run_models(command: ModelsCommand) -> Result<()> {
                 }
             }
         }
-        ModelsCommand::Predict { model, input: Some(file), .. } => {
+        ModelsCommand::Predict { model, molecules: Molecules { input: Some(file), .. } } => {
             let model = catalogue.get(&model)?;
             predict_file(&file, |out, entries, molecules| {
                 for (entry, predictions) in entries.iter().zip(model.predict(molecules)?) {
@@ -216,7 +219,7 @@ fn molecule(smiles: &str) -> Result<chem::Molecule> {
 pub(crate) async fn run_predict(ctx: &Context, command: PredictCommand) -> Result<()> {
     let catalogue = Catalogue::new();
     match command {
-        PredictCommand::Admet { smiles: Some(smiles), format, .. } => {
+        PredictCommand::Admet { molecules: Molecules { smiles: Some(smiles), format, .. } } => {
             let model = catalogue.admet()?;
             let mol = molecule(&smiles)?;
             let profile = model.admet(std::slice::from_ref(&mol)).remove(0);
@@ -257,7 +260,7 @@ pub(crate) async fn run_predict(ctx: &Context, command: PredictCommand) -> Resul
                 }
             }
         }
-        PredictCommand::Admet { input: Some(file), .. } => {
+        PredictCommand::Admet { molecules: Molecules { input: Some(file), .. } } => {
             let model = catalogue.admet()?;
             predict_file(&file, |out, entries, molecules| {
                 for (entry, profile) in entries.iter().zip(model.admet(molecules)) {
