@@ -41,9 +41,9 @@ pub enum OnnxError {
     },
 }
 
-/// A dense tensor.
+/// A dense tensor: an initializer, as the file stores it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Tensor {
+struct Tensor {
     shape: Vec<usize>,
     data: Data,
 }
@@ -65,27 +65,6 @@ impl Data {
             Data::I8(v) => v.len(),
             Data::I32(v) => v.len(),
             Data::I64(v) => v.len(),
-        }
-    }
-}
-
-impl Tensor {
-    /// A float tensor of the given shape.
-    pub fn f32(shape: Vec<usize>, values: Vec<f32>) -> Tensor {
-        debug_assert_eq!(shape.iter().product::<usize>(), values.len());
-        Tensor { shape, data: Data::F32(values) }
-    }
-
-    /// The shape.
-    pub fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-
-    /// The values, if this is a float tensor.
-    pub fn as_f32(&self) -> Option<&[f32]> {
-        match &self.data {
-            Data::F32(v) => Some(v),
-            _ => None,
         }
     }
 }
