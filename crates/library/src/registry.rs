@@ -676,7 +676,7 @@ fn index_paths(kind: FingerprintKind, dir: &Path) -> (PathBuf, PathBuf) {
 fn remove_if_present(path: &Path) -> Result<(), LibraryError> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(LibraryError::Read { path: path.to_owned(), source: e })
+            Err(LibraryError::Write { path: path.to_owned(), source: e })
         }
         _ => Ok(()),
     }
