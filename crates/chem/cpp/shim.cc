@@ -369,6 +369,22 @@ std::unique_ptr<ROMol> mol_from_smarts(rust::Str smarts) {
   return parse_with("SMARTS", [&] { return RDKit::SmartsToMol(text); });
 }
 
+// The atoms of SMILES or SMARTS as written, from the parser alone: no
+// sanitisation, stereo or ring perception, whose cost grows faster than the
+// atom count (RDKit's CIP ranking is cubic on nested branches). -1 when the
+// text does not parse; the full parse then says why.
+int64_t atoms_as_written(rust::Str text, bool smarts) {
+  std::string owned(text);
+  capture_rdkit_log();
+  std::unique_ptr<RDKit::RWMol> mol;
+  try {
+    mol.reset(smarts ? RDKit::SmartsToMol(owned) : RDKit::SmilesToMol(owned, 0, false));
+  } catch (const std::exception &) {
+  }
+  captured_log("");
+  return mol ? static_cast<int64_t>(mol->getNumAtoms()) : -1;
+}
+
 std::unique_ptr<ROMol> mol_from_molblock(rust::Str block) {
   std::string text(block);
   return parse_with("mol block", [&] { return RDKit::MolBlockToMol(text); });

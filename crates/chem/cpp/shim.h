@@ -25,6 +25,7 @@ std::unique_ptr<ROMol> mol_from_trusted_smiles(rust::Str smiles);
 rust::Vec<uint8_t> mol_to_packed(const ROMol &mol);
 std::unique_ptr<ROMol> mol_from_packed(rust::Slice<const uint8_t> bytes);
 std::unique_ptr<ROMol> mol_from_smarts(rust::Str smarts);
+int64_t atoms_as_written(rust::Str text, bool smarts);
 std::unique_ptr<ROMol> mol_from_molblock(rust::Str block);
 std::unique_ptr<ROMol> clone_mol(const ROMol &mol);
 

@@ -115,6 +115,7 @@ pub(crate) mod bridge {
         fn mol_from_packed(bytes: &[u8]) -> Result<UniquePtr<ROMol>>;
         fn mol_from_smarts(smarts: &str) -> Result<UniquePtr<ROMol>>;
         fn mol_from_molblock(block: &str) -> Result<UniquePtr<ROMol>>;
+        fn atoms_as_written(text: &str, smarts: bool) -> i64;
         fn clone_mol(mol: &ROMol) -> UniquePtr<ROMol>;
 
         fn mol_to_smiles(mol: &ROMol) -> String;

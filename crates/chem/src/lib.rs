@@ -11,6 +11,7 @@
 
 mod ffi;
 mod fingerprint;
+pub mod limits;
 mod properties;
 pub mod sdf;
 
@@ -30,6 +31,14 @@ pub enum ChemError {
         /// "SMILES", "SMARTS" or "mol block".
         format: &'static str,
         /// RDKit's explanation, e.g. an over-valent atom.
+        reason: String,
+    },
+    /// The structure is larger than the process's [`limits`] allow.
+    #[error("{format} too large: {reason}")]
+    TooLarge {
+        /// "SMILES", "SMARTS" or "mol block".
+        format: &'static str,
+        /// What is too large, and the limit.
         reason: String,
     },
     /// The structure parsed but an operation on it failed.
@@ -87,12 +96,14 @@ fn operation_error(operation: &'static str) -> impl Fn(cxx::Exception) -> ChemEr
 }
 
 impl Molecule {
-    /// Parses and sanitises SMILES as `Chem.MolFromSmiles` does.
+    /// Parses and sanitises SMILES as `Chem.MolFromSmiles` does, after
+    /// checking it against the process's [`limits`].
     pub fn from_smiles(smiles: &str) -> Result<Molecule, ChemError> {
         let smiles = smiles.trim();
         if smiles.is_empty() {
             return Err(ChemError::Parse { format: "SMILES", reason: "empty SMILES".into() });
         }
+        limits::check_line_notation("SMILES", smiles, limits::get())?;
         ffi::bridge::mol_from_smiles(smiles)
             .map(|raw| Molecule { raw })
             .map_err(|e| ChemError::Parse { format: "SMILES", reason: e.what().to_owned() })
@@ -129,6 +140,7 @@ impl Molecule {
 
     /// Parses a V2000 or V3000 mol block as `Chem.MolFromMolBlock` does.
     pub fn from_molblock(block: &str) -> Result<Molecule, ChemError> {
+        limits::check_molblock(block, limits::get())?;
         ffi::bridge::mol_from_molblock(block)
             .map(|raw| Molecule { raw })
             .map_err(|e| ChemError::Parse { format: "mol block", reason: e.what().to_owned() })
@@ -291,6 +303,7 @@ impl Query {
         if smarts.is_empty() {
             return Err(ChemError::Parse { format: "SMARTS", reason: "empty SMARTS".into() });
         }
+        limits::check_line_notation("SMARTS", smarts, limits::get())?;
         ffi::bridge::mol_from_smarts(smarts)
             .map(|raw| Query {
                 raw,

@@ -29,6 +29,11 @@ impl SdfRecord {
     }
 }
 
+/// The largest SD record read: a mol block of the largest structure
+/// accepted (see [`crate::limits`]) is well under a megabyte; data items
+/// make up the rest.
+pub const MAX_RECORD_BYTES: usize = 16 << 20;
+
 /// Iterates over the records of an SD file.
 pub struct SdfReader<R> {
     input: R,
@@ -59,6 +64,44 @@ impl<R: BufRead> SdfReader<R> {
         SdfReader { input, line: 0, number: 0, buf: String::new() }
     }
 
+    /// Records read so far, good or not.
+    pub fn records_read(&self) -> u64 {
+        self.number
+    }
+
+    /// Lines read so far.
+    pub fn lines_read(&self) -> u64 {
+        self.line
+    }
+
+    /// Drops the rest of the record being read (to its `$$$$`, past lines
+    /// that cannot be read) and counts it.
+    fn skip_record(&mut self) -> std::io::Result<()> {
+        self.number += 1;
+        loop {
+            match self.next_line() {
+                Ok(Some(line)) if line.starts_with("$$$$") => return Ok(()),
+                Ok(None) => return Ok(()),
+                Ok(Some(_)) => {}
+                // Another unreadable line of the same record.
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Drops the rest of a record past [`MAX_RECORD_BYTES`] and reports it.
+    fn skip_oversized(&mut self) -> std::io::Result<SdfRecord> {
+        self.skip_record()?;
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "SD record {} ends at line {} and is over {MAX_RECORD_BYTES} bytes; it was skipped",
+                self.number, self.line
+            ),
+        ))
+    }
+
     fn next_line(&mut self) -> std::io::Result<Option<&str>> {
         self.buf.clear();
         if self.input.read_line(&mut self.buf)? == 0 {
@@ -78,12 +121,18 @@ impl<R: BufRead> Iterator for SdfReader<R> {
         let mut in_block = true;
         let mut pending: Option<(String, String)> = None;
         let mut start = None;
+        let mut size = 0usize;
         loop {
             let line = match self.next_line() {
                 Ok(Some(l)) => l.to_owned(),
                 Ok(None) => break,
-                Err(e) => return Some(Err(e)),
+                // The record is unreadable: report it once, go on after it.
+                Err(e) => return Some(self.skip_record().and(Err(e))),
             };
+            size += line.len() + 1;
+            if size > MAX_RECORD_BYTES {
+                return Some(self.skip_oversized());
+            }
             if start.is_none() {
                 if line.trim().is_empty() && molblock.is_empty() && self.peek_is_blank_tail() {
                     continue;

@@ -73,6 +73,9 @@ enum Command {
     /// Accounts made at the machine, such as the first admin.
     #[command(subcommand)]
     Admin(serve_cmd::AdminCommand),
+    /// The server's job queue, at the machine.
+    #[command(subcommand)]
+    Jobs(serve_cmd::JobsCommand),
 }
 
 /// Where a command finds the registry.
@@ -99,17 +102,36 @@ impl Context {
     }
 }
 
+impl Command {
+    /// Servers answer many clients for a long time: a client that hangs up
+    /// must cost its own connection, never the process.
+    fn serves(&self) -> bool {
+        matches!(
+            self,
+            Command::Serve(_) | Command::Biobank(biobank_cmd::BiobankCommand::Node { .. })
+        )
+    }
+}
+
 fn main() -> Result<()> {
+    let cli = Cli::parse();
     // Output piped into `head` ends quietly, as for any Unix tool, instead
-    // of a panic on the closed pipe (Rust ignores SIGPIPE by default).
+    // of a panic on the closed pipe (Rust ignores SIGPIPE by default). Not
+    // for servers: there a client resetting its connection mid-answer would
+    // raise SIGPIPE in the writing thread and kill the server.
     // SAFETY: restoring a signal's default action before any thread starts.
     #[cfg(unix)]
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    if !cli.command.serves() {
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
     }
-    let cli = Cli::parse();
     let ctx = Context { data: cli.data, database_url: cli.database_url };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // Large stacks: blocking tasks reach RDKit, which recurses per atom.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(parallel::STACK_BYTES)
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         match cli.command {
             Command::Library(c) => library_cmd::run_library(&ctx, c).await,
@@ -123,6 +145,7 @@ fn main() -> Result<()> {
             Command::Demo(args) => demo::run(&ctx, args).await,
             Command::Serve(args) => serve_cmd::serve(&ctx, args).await,
             Command::Admin(c) => serve_cmd::admin(&ctx, c).await,
+            Command::Jobs(c) => serve_cmd::jobs(&ctx, c).await,
         }
     })
 }

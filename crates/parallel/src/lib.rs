@@ -7,8 +7,38 @@
 //! large ligand, a dense plate) never leaves another core idle while work
 //! remains; results come back in the items' order whatever order they
 //! finished in.
+//!
+//! Every thread started here has a large stack ([`STACK_BYTES`]): RDKit
+//! recurses once per atom in places (canonical SMILES, pattern
+//! fingerprints), and a default 2 MiB stack overflows on a chain of a few
+//! thousand atoms, which kills the process. [`Pool`] is where a server runs
+//! such work for a request: bounded, with a deadline, off the async threads.
+
+mod pool;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use pool::{Pool, PoolError};
+
+/// The stack of every thread this crate starts, and of the async runtime's
+/// threads in the `soyaku` binary. Address space only: pages are committed
+/// as they are touched.
+pub const STACK_BYTES: usize = 64 << 20;
+
+/// Starts a named thread with a [`STACK_BYTES`] stack.
+///
+/// # Panics
+/// When the operating system cannot start a thread.
+pub fn spawn<T: Send + 'static>(
+    name: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .stack_size(STACK_BYTES)
+        .spawn(work)
+        .expect("starting a thread")
+}
 
 /// The number of cores this process may use (1 when unknown).
 pub fn cores() -> usize {
@@ -30,14 +60,17 @@ pub fn map<T: Sync, R: Send>(items: &[T], threads: usize, work: impl Fn(&T) -> R
     let mut done: Vec<(usize, R)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
-                s.spawn(move || {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { return mine };
-                        mine.push((i, work(item)));
-                    }
-                })
+                let builder = std::thread::Builder::new().stack_size(STACK_BYTES);
+                builder
+                    .spawn_scoped(s, move || {
+                        let mut mine = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(item) = items.get(i) else { return mine };
+                            mine.push((i, work(item)));
+                        }
+                    })
+                    .expect("starting a thread")
             })
             .collect();
         workers.into_iter().flat_map(|w| w.join().expect("a worker thread panicked")).collect()
@@ -62,6 +95,21 @@ mod tests {
             assert_eq!(out, items.iter().map(|x| x * x).collect::<Vec<_>>(), "{threads} threads");
         }
         assert!(map(&[] as &[u8], 4, |&x| x).is_empty());
+    }
+
+    #[test]
+    fn threads_have_room_for_deep_recursion() {
+        // About 16 MiB of frames: far past a default 2 MiB stack.
+        fn depth(n: u32) -> u32 {
+            let frame = std::hint::black_box([0u8; 1024]);
+            if n == 0 {
+                u32::from(frame[0])
+            } else {
+                depth(n - 1) + u32::from(frame[1]) + 1
+            }
+        }
+        assert_eq!(map(&[16_000u32, 16_000], 2, |&n| depth(n)), vec![16_000, 16_000]);
+        assert_eq!(spawn("deep", || depth(16_000)).join().unwrap(), 16_000);
     }
 
     #[test]
