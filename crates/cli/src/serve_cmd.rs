@@ -1,5 +1,6 @@
 //! `soyaku serve` (the web portal) and `soyaku admin …` (accounts made at
-//! the machine, such as the first admin).
+//! the machine, such as the first admin), `soyaku jobs fail` (the job queue
+//! at the machine).
 
 use std::io::{BufRead as _, IsTerminal as _};
 use std::net::SocketAddr;
@@ -39,6 +40,17 @@ pub(crate) struct ServeArgs {
     /// three nodes.
     #[arg(long, env = "SOYAKU_FEDERATION")]
     federation: Option<std::path::PathBuf>,
+    /// Room on disk for uploads waiting to be imported, in GiB; an upload
+    /// past it is refused (507).
+    #[arg(long, default_value_t = server::DEFAULT_UPLOAD_QUOTA >> 30)]
+    upload_quota_gib: u64,
+    /// Largest structure accepted anywhere (searches, imports, models,
+    /// docking), in atoms as written.
+    #[arg(long, default_value_t = chem::limits::Limits::default().max_atoms)]
+    max_atoms: usize,
+    /// Longest SMILES or SMARTS accepted, in characters.
+    #[arg(long, default_value_t = chem::limits::Limits::default().max_chars)]
+    max_structure_chars: usize,
     /// Log line format.
     #[arg(long, value_enum, default_value_t)]
     log_format: LogFormat,
@@ -60,6 +72,10 @@ pub(crate) fn init_logs(format: LogFormat) {
 
 pub(crate) async fn serve(ctx: &Context, args: ServeArgs) -> Result<()> {
     init_logs(args.log_format);
+    chem::limits::set(chem::limits::Limits {
+        max_atoms: args.max_atoms,
+        max_chars: args.max_structure_chars,
+    });
     server::serve(server::Config {
         addr: args.addr,
         data_dir: ctx.data.clone(),
@@ -68,6 +84,7 @@ pub(crate) async fn serve(ctx: &Context, args: ServeArgs) -> Result<()> {
         secure_cookies: args.secure_cookies,
         job_slots: args.job_slots,
         federation: args.federation,
+        upload_quota: args.upload_quota_gib << 30,
     })
     .await
 }
@@ -106,6 +123,40 @@ pub(crate) async fn admin(ctx: &Context, command: AdminCommand) -> Result<()> {
                 .create_user(None, accounts::NewUser { username, display_name, password, role })
                 .await?;
             println!("created {} ({})", user.username, user.role);
+            Ok(())
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum JobsCommand {
+    /// Fails a job that has not ended: the operator's way out of a job that
+    /// stops the server whenever it runs (such a job is also failed by
+    /// itself after it has been interrupted 3 times). Works with the server
+    /// stopped; audited.
+    Fail {
+        /// The job's number (as in the portal's job list).
+        id: i64,
+        /// Why, for the job's log and the audit trail.
+        #[arg(long, default_value = "stopped at the machine")]
+        why: String,
+    },
+}
+
+pub(crate) async fn jobs(ctx: &Context, command: JobsCommand) -> Result<()> {
+    match command {
+        JobsCommand::Fail { id, why } => {
+            let registry = ctx.registry().await?;
+            let accounts = accounts::Accounts::attach(registry.pool().clone()).await?;
+            let jobs = jobs::Jobs::attach(registry.pool().clone(), accounts).await?;
+            let job = jobs.fail_by_operator(id, &why).await?;
+            println!(
+                "job {} ({}) is {}: {}",
+                job.id,
+                job.kind,
+                job.status,
+                job.error.unwrap_or_default()
+            );
             Ok(())
         }
     }

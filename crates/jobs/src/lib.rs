@@ -10,7 +10,11 @@
 //!   never take the same job), runs the handler registered for the job's
 //!   kind, and records progress, logs and the outcome. At start it puts jobs
 //!   left `running` by a previous process back in the queue; handlers are
-//!   written to resume (an import continues from its checkpoint).
+//!   written to resume (an import continues from its checkpoint). A job
+//!   whose runs were cut short by a dying process [`MAX_INTERRUPTIONS`]
+//!   times (a crash loop: something in the job kills the server) is failed
+//!   with that reason instead of being started again; a clean stop does not
+//!   count.
 //!
 //! The crate knows nothing of what jobs do: handlers are plain async
 //! functions given a [`JobContext`].
@@ -25,6 +29,10 @@ use serde::Serialize;
 use sqlx::{AnyPool, Row};
 
 pub use runner::{Handler, JobContext, Runner};
+
+/// How many runs of one job may end with the process dying under it before
+/// the job is failed instead of being started once more.
+pub const MAX_INTERRUPTIONS: i64 = 3;
 
 /// Where a job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -95,6 +103,9 @@ pub struct Job {
     pub error: Option<String>,
     /// How many times it has been started.
     pub attempts: i64,
+    /// How many of its runs since it was queued or retried ended with the
+    /// process dying under it.
+    pub interruptions: i64,
     /// A cancel has been asked for and not yet acted on.
     pub cancel_requested: bool,
     /// Seconds since the Unix epoch.
@@ -154,7 +165,7 @@ pub struct Jobs {
 }
 
 const COLUMNS: &str = "id, kind, params, owner_id, status, progress, message, result, error, \
-     attempts, cancel_requested, created_at, started_at, finished_at";
+     attempts, cancel_requested, created_at, started_at, finished_at, interruptions";
 
 impl Jobs {
     /// Uses the platform database, applying the jobs migrations.
@@ -262,7 +273,8 @@ impl Jobs {
         let job = self.get(actor, id).await?;
         let moved = sqlx::query(
             "UPDATE jobs SET status = 'queued', cancel_requested = 0, error = NULL, \
-             finished_at = NULL WHERE id = $1 AND status IN ('failed', 'cancelled')",
+             interruptions = 0, finished_at = NULL \
+             WHERE id = $1 AND status IN ('failed', 'cancelled')",
         )
         .bind(id)
         .execute(&self.pool)
@@ -311,15 +323,72 @@ impl Jobs {
         }
     }
 
-    /// Puts jobs left running by a process that stopped back in the queue.
+    /// Puts jobs left running by a process that died back in the queue,
+    /// counting the interruption; a job interrupted [`MAX_INTERRUPTIONS`]
+    /// times fails instead. Returns how many were requeued.
     pub(crate) async fn requeue_running(&self) -> Result<u64, JobError> {
+        let stuck: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, interruptions + 1 FROM jobs WHERE status = 'running' \
+             AND cancel_requested = 0 AND interruptions + 1 >= $1",
+        )
+        .bind(MAX_INTERRUPTIONS)
+        .fetch_all(&self.pool)
+        .await?;
+        for (id, times) in stuck {
+            let why = format!(
+                "interrupted: the server stopped {times} times while this job ran, so it was \
+                 not started again; it may be what stops the server: check its input, then retry"
+            );
+            // One statement, so nobody sees the count without the verdict.
+            sqlx::query(
+                "UPDATE jobs SET status = 'failed', error = $1, finished_at = $2, \
+                 interruptions = $3 WHERE id = $4 AND status = 'running'",
+            )
+            .bind(&why)
+            .bind(now())
+            .bind(times)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+            self.append_log(id, &format!("failed: {why}")).await?;
+        }
         let moved = sqlx::query(
             "UPDATE jobs SET status = CASE WHEN cancel_requested = 1 THEN 'cancelled' \
-             ELSE 'queued' END WHERE status = 'running'",
+             ELSE 'queued' END, \
+             interruptions = interruptions + (CASE WHEN cancel_requested = 1 THEN 0 ELSE 1 END) \
+             WHERE status = 'running'",
         )
         .execute(&self.pool)
         .await?;
         Ok(moved.rows_affected())
+    }
+
+    /// Puts a job this process was running back in the queue at a clean
+    /// stop, so that the next start resumes it without counting an
+    /// interruption.
+    pub(crate) async fn release(&self, id: i64) -> Result<(), JobError> {
+        sqlx::query("UPDATE jobs SET status = 'queued' WHERE id = $1 AND status = 'running'")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Fails a job that has not ended, for the operator at the machine
+    /// (`soyaku jobs fail`): the way out of a job that stops the server
+    /// before its limit is reached. Audited with no acting user.
+    pub async fn fail_by_operator(&self, id: i64, why: &str) -> Result<Job, JobError> {
+        let job = self.load(id).await?;
+        if job.status.is_final() {
+            return Err(JobError::WrongState { id, status: job.status, verb: "failed" });
+        }
+        let why = format!("failed by the operator: {why}");
+        self.append_log(id, &why).await?;
+        self.finish(id, Outcome::Failed(why.clone())).await?;
+        self.accounts
+            .audit(None, "job.fail", &format!("job:{id}"), serde_json::json!({"why": why}))
+            .await?;
+        self.load(id).await
     }
 
     pub(crate) async fn set_progress(
@@ -404,5 +473,6 @@ fn job_from_row(r: &sqlx::any::AnyRow) -> Result<Job, JobError> {
         created_at: r.try_get(11)?,
         started_at: r.try_get(12)?,
         finished_at: r.try_get(13)?,
+        interruptions: r.try_get(14)?,
     })
 }

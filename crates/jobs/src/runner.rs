@@ -1,10 +1,10 @@
 //! Runs queued jobs, at most `limit` at a time.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{watch, Semaphore};
@@ -81,9 +81,10 @@ impl Runner {
     }
 
     /// Runs until `stop` turns true: first puts jobs an earlier process left
-    /// running back in the queue, then takes queued jobs as slots free up.
-    /// Jobs still running at the stop are left `running` and requeued by the
-    /// next start, where their handlers resume.
+    /// running back in the queue (failing those it has lost too often),
+    /// then takes queued jobs as slots free up. Jobs still running at the
+    /// stop go back to the queue as a clean stop; the next start resumes
+    /// them.
     pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), JobError> {
         let requeued = self.jobs.requeue_running().await?;
         if requeued > 0 {
@@ -91,16 +92,34 @@ impl Runner {
         }
         let slots = Arc::new(Semaphore::new(self.limit));
         let handlers = Arc::new(self.handlers);
+        let in_flight = Arc::new(Mutex::new(HashSet::new()));
         loop {
             if *stop.borrow() {
+                let ids: Vec<i64> = in_flight.lock().expect("in-flight lock").drain().collect();
+                for id in ids {
+                    self.jobs.release(id).await?;
+                }
                 return Ok(());
             }
-            let permit = slots.clone().acquire_owned().await.expect("semaphore open");
+            let permit = tokio::select! {
+                permit = slots.clone().acquire_owned() => permit.expect("semaphore open"),
+                changed = stop.changed() => {
+                    // A dropped sender can never say stop: stop now.
+                    if changed.is_err() {
+                        stop = watch::channel(true).1;
+                    }
+                    continue;
+                }
+            };
             match self.jobs.claim().await? {
                 Some(job) => {
                     let (jobs, handlers) = (self.jobs.clone(), handlers.clone());
+                    let in_flight = in_flight.clone();
+                    in_flight.lock().expect("in-flight lock").insert(job.id);
                     tokio::spawn(async move {
+                        let id = job.id;
                         run_one(jobs, &handlers, job).await;
+                        in_flight.lock().expect("in-flight lock").remove(&id);
                         drop(permit);
                     });
                 }
@@ -110,7 +129,11 @@ impl Runner {
                         _ = self.jobs.wake.notified() => {}
                         // Jobs queued by another process are found by polling.
                         _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                        _ = stop.changed() => {}
+                        changed = stop.changed() => {
+                            if changed.is_err() {
+                                stop = watch::channel(true).1;
+                            }
+                        }
                     }
                 }
             }

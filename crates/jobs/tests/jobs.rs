@@ -16,6 +16,7 @@ testdb::on_both_backends!(
     cancel_stops_queued_and_running_jobs_and_retry_resumes,
     jobs_left_running_by_a_stopped_process_run_again,
     people_see_their_own_jobs_and_staff_see_all,
+    a_job_that_keeps_killing_the_server_fails_and_a_clean_stop_does_not_count,
 );
 
 struct Bench {
@@ -181,4 +182,63 @@ async fn people_see_their_own_jobs_and_staff_see_all(backend: &Backend) {
     assert_eq!(b.jobs.list(&b.rita).await.unwrap().len(), 1);
     assert_eq!(b.jobs.list(&b.sam).await.unwrap().len(), 2);
     assert_eq!(b.jobs.get(&b.sam, mine.id).await.unwrap().owner_id, b.rita.user_id);
+}
+
+async fn a_job_that_keeps_killing_the_server_fails_and_a_clean_stop_does_not_count(
+    backend: &Backend,
+) {
+    let b = bench(backend).await;
+    // Each "server" claims the job and then dies under it: its runner is
+    // dropped without a clean stop, leaving the job running in the table.
+    let deadly = b.jobs.enqueue(&b.sam, "deadly", json!({})).await.unwrap();
+    for life in 1..=jobs::MAX_INTERRUPTIONS + 1 {
+        let runner = Runner::new(b.jobs.clone(), 1)
+            .handle("deadly", |_ctx| std::future::pending::<Result<serde_json::Value, String>>());
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(runner.run(stopped));
+        // Waits for this start's own claim, not the last one's row.
+        let job = until(&b.jobs, &b.sam, deadly.id, |j| {
+            (j.status == Status::Running && j.interruptions == life - 1) || j.status.is_final()
+        })
+        .await;
+        if life <= jobs::MAX_INTERRUPTIONS {
+            assert_eq!(job.status, Status::Running, "start {life}");
+            assert_eq!(job.interruptions, life - 1);
+        } else {
+            assert_eq!(job.status, Status::Failed, "start {life}: {job:?}");
+            assert!(job
+                .error
+                .as_deref()
+                .unwrap()
+                .starts_with("interrupted: the server stopped 3 times"));
+        }
+        task.abort();
+        let _ = task.await;
+        drop(stop);
+    }
+    // Started three times, never a fourth.
+    assert_eq!(b.jobs.get(&b.sam, deadly.id).await.unwrap().attempts, jobs::MAX_INTERRUPTIONS);
+    // Retrying clears the count.
+    assert_eq!(b.jobs.retry(&b.sam, deadly.id).await.unwrap().interruptions, 0);
+    b.jobs.fail_by_operator(deadly.id, "kills the server").await.unwrap();
+
+    // A job under way at a clean stop goes back to the queue uncounted.
+    let patient = b.jobs.enqueue(&b.sam, "patient", json!({})).await.unwrap();
+    for _ in 0..jobs::MAX_INTERRUPTIONS + 1 {
+        let runner = Runner::new(b.jobs.clone(), 1)
+            .handle("patient", |_ctx| std::future::pending::<Result<serde_json::Value, String>>());
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(runner.run(stopped));
+        until(&b.jobs, &b.sam, patient.id, |j| j.status == Status::Running).await;
+        stop.send_replace(true);
+        task.await.unwrap().unwrap();
+        let job = b.jobs.get(&b.sam, patient.id).await.unwrap();
+        assert_eq!((job.status, job.interruptions), (Status::Queued, 0));
+    }
+
+    // The operator fails a job that has not ended; an ended one stays.
+    let failed = b.jobs.fail_by_operator(patient.id, "removed at the machine").await.unwrap();
+    assert_eq!(failed.status, Status::Failed);
+    assert_eq!(failed.error.as_deref(), Some("failed by the operator: removed at the machine"));
+    assert!(b.jobs.fail_by_operator(patient.id, "again").await.is_err());
 }

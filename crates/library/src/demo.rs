@@ -25,10 +25,27 @@ pub async fn load(
 ) -> Result<ImportSummary, LibraryError> {
     let file = data_dir.join("demo").join("moses-demo.smi.gz");
     if !file.exists() {
+        // Written whole or not at all: a crash mid-write must not leave a
+        // shorter file, which would be a different import.
         let dir = file.parent().expect("demo file has a parent");
         fs_err::create_dir_all(dir)?;
-        fs_err::write(&file, LIBRARY)?;
+        let partial = file.with_extension("gz.partial");
+        fs_err::write(&partial, LIBRARY)?;
+        fs_err::rename(&partial, &file)?;
     }
     let options = ImportOptions { source: Some(SOURCE.into()), ..ImportOptions::default() };
     import::import_file(registry, &file, &options, progress, cancel).await
+}
+
+/// Whether a load of the demo library began and has not finished (the
+/// process stopped or died during it): start-up must resume it, even though
+/// the registry is no longer empty.
+pub async fn unfinished(registry: &Registry) -> Result<bool, LibraryError> {
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM imports WHERE source = $1 AND status <> 'complete'",
+    )
+    .bind(SOURCE)
+    .fetch_one(registry.pool())
+    .await?;
+    Ok(open > 0)
 }

@@ -16,6 +16,7 @@ mod api;
 mod assets;
 mod auth;
 mod beacon;
+mod deadline;
 mod docking;
 mod error;
 mod export;
@@ -36,7 +37,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use tower_http::timeout::TimeoutLayer;
 
 pub use error::ApiError;
 pub use node::{node_router, serve_node};
@@ -60,7 +60,12 @@ pub struct Config {
     /// The biobank nodes to search (a federation file); `None`: the
     /// catalogue imported here, else the demo's three nodes.
     pub federation: Option<PathBuf>,
+    /// Most bytes uploads waiting to be imported may hold on disk.
+    pub upload_quota: u64,
 }
+
+/// The default of [`Config::upload_quota`].
+pub const DEFAULT_UPLOAD_QUOTA: u64 = 20 << 30;
 
 /// Where start-up is.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,9 +89,13 @@ pub struct AppState {
     pub(crate) jobs: jobs::Jobs,
     /// Prediction models, loaded on first use.
     pub(crate) models: Arc<models::Catalogue>,
+    /// Where requests run chemistry (RDKit, models): see
+    /// [`AppState::chemistry`]. The catalogue searches in it too.
+    pub(crate) chem: Arc<parallel::Pool>,
     pub(crate) data_dir: PathBuf,
     pub(crate) stage: RwLock<Stage>,
     pub(crate) secure_cookies: bool,
+    pub(crate) upload_quota: u64,
 }
 
 impl AppState {
@@ -105,6 +114,11 @@ impl AppState {
         let cross_search = cross_search(registry.pool(), config).await?;
         let negotiator =
             negotiator::Negotiator::attach(registry.pool().clone(), accounts.clone()).await?;
+        let chem = Arc::new(parallel::Pool::new(
+            parallel::cores(),
+            CHEMISTRY_QUEUE,
+            library::catalog::SEARCH_DEADLINE,
+        ));
         Ok(Arc::new(AppState {
             cross_search,
             negotiator,
@@ -114,10 +128,23 @@ impl AppState {
             jobs,
             models: Arc::new(models::Catalogue::new()),
             data_dir: config.data_dir.clone(),
-            catalog: library::Catalog::new(registry, &config.data_dir),
+            catalog: library::Catalog::with_pool(registry, &config.data_dir, chem.clone()),
+            chem,
             stage: RwLock::new(Stage::Starting { doing: "opening".into(), percent: 0 }),
             secure_cookies: config.secure_cookies.unwrap_or(!config.addr.ip().is_loopback()),
+            upload_quota: config.upload_quota,
         }))
+    }
+
+    /// Runs `work` (anything that reaches RDKit or a model) for a request:
+    /// in the bounded pool of large-stack threads, never on the async
+    /// threads, answered within the pool's deadline. A full pool is
+    /// "busy" at once rather than a queue that grows.
+    pub(crate) async fn chemistry<R: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> R + Send + 'static,
+    ) -> Result<R, ApiError> {
+        Ok(self.chem.run(work).await?)
     }
 
     pub(crate) fn stage(&self) -> Stage {
@@ -128,8 +155,9 @@ impl AppState {
         *self.stage.write().expect("stage lock") = stage;
     }
 
-    /// Loads the demo library if asked and the registry is empty, then opens
-    /// the search files; sets the stage as it goes.
+    /// Loads the demo library if asked and the registry is empty (or a
+    /// demo load was cut short), then opens the search files; sets the
+    /// stage as it goes.
     pub async fn start(&self, load_demo: bool, cancel: &AtomicBool, data_dir: &std::path::Path) {
         match self.prepare(load_demo, cancel, data_dir).await {
             Ok(()) => {
@@ -150,7 +178,10 @@ impl AppState {
         data_dir: &std::path::Path,
     ) -> anyhow::Result<()> {
         let registry = self.catalog.registry();
-        if load_demo && registry.counts().await?.parents == 0 {
+        if load_demo
+            && (registry.counts().await?.parents == 0
+                || library::demo::unfinished(registry).await?)
+        {
             tracing::info!("loading the bundled demo library");
             let progress = |p: library::import::Progress| {
                 let percent = (p.bytes_read * 100).checked_div(p.bytes_total).unwrap_or(0);
@@ -246,6 +277,9 @@ async fn cross_search(
     })
 }
 
+/// How many requests' chemistry may wait for a free thread.
+const CHEMISTRY_QUEUE: usize = 64;
+
 /// How long a node of the demo or the imported catalogue may take.
 const NODE_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -253,8 +287,6 @@ const NODE_TIMEOUT: Duration = Duration::from_secs(3);
 /// synthetic participants, 140,000 samples), built in a fraction of a second.
 const DEMO_BIOBANK_SCALE: f64 = 0.1;
 
-/// Longest any request may take before it is answered 408.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Largest request body accepted, except uploads.
 const BODY_LIMIT: usize = 2 << 20;
 /// Largest file accepted for import.
@@ -268,12 +300,49 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(ui::routes())
         .merge(assets::routes())
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(axum::middleware::from_fn(deadline::limit))
+        .layer(axum::middleware::from_fn_with_state(state.secure_cookies, security_headers))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// The policy every page is served under: scripts, styles, images and
+/// requests from this site only (the JSME editor is served from here and
+/// is a GWT build, which evaluates its own code: hence `unsafe-eval`; the
+/// pages' few inline style attributes: hence `unsafe-inline` for styles
+/// only), never framed by another site, forms posting only here.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'unsafe-eval'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
+     font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// The security headers of every answer, set in one place: the policy
+/// above, no MIME sniffing, no framing, no referrer beyond this site, HSTS
+/// where the server is reached over HTTPS, and `no-store` on whatever does
+/// not say how it may be cached (pages and API answers may hold what only
+/// the signed-in user may see).
+async fn security_headers(
+    axum::extract::State(https): axum::extract::State<bool>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let mut set = |name: header::HeaderName, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    set(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(header::REFERRER_POLICY, "same-origin");
+    if https {
+        set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// One structured log line per request: method, path (never the query,
