@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use chem::{Molecule, MorganParams};
 use fpindex::{Hit, Metric};
@@ -63,13 +64,27 @@ pub struct Catalog {
     registry: Registry,
     index_dir: PathBuf,
     files: tokio::sync::Mutex<Option<Arc<SearchFiles>>>,
+    /// Where searches parse their queries and scan: never the async
+    /// threads, within a deadline.
+    pool: Arc<parallel::Pool>,
 }
+
+/// How long a similarity search may take, query parsing included, with the
+/// pool [`Catalog::new`] makes.
+pub const SEARCH_DEADLINE: Duration = Duration::from_secs(15);
 
 impl Catalog {
     /// The catalogue of `registry`, keeping its search files in
-    /// `<data_dir>/index`.
+    /// `<data_dir>/index`, with a pool of its own (one thread per core).
     pub fn new(registry: Registry, data_dir: &Path) -> Catalog {
-        Catalog { registry, index_dir: data_dir.join("index"), files: Default::default() }
+        let pool = parallel::Pool::new(parallel::cores(), 256, SEARCH_DEADLINE);
+        Catalog::with_pool(registry, data_dir, Arc::new(pool))
+    }
+
+    /// The same, searching in `pool` (shared with the rest of a server's
+    /// chemistry), whose deadline is a similarity search's.
+    pub fn with_pool(registry: Registry, data_dir: &Path, pool: Arc<parallel::Pool>) -> Catalog {
+        Catalog { registry, index_dir: data_dir.join("index"), files: Default::default(), pool }
     }
 
     /// The registry behind it.
@@ -152,21 +167,29 @@ impl Catalog {
         self.registry.fingerprint_index_in(kind, &self.index_dir).await
     }
 
-    /// Compounds most similar to `smiles` by Morgan fingerprints.
+    /// Compounds most similar to `smiles` by Morgan fingerprints. The query
+    /// is parsed and the index scanned in the pool, within its deadline.
     pub async fn similar(
         &self,
         smiles: &str,
         metric: Metric,
         wanted: Wanted,
     ) -> Result<Vec<ScoredCompound>, LibraryError> {
-        let fp = query_fingerprint(smiles)?;
         let files = self.files().await?;
-        let hits = search_one(&files.morgan, &fp, metric, wanted);
+        let smiles = smiles.to_owned();
+        let hits = self
+            .pool
+            .run(move || -> Result<Vec<Hit>, LibraryError> {
+                let fp = query_fingerprint(&smiles)?;
+                Ok(search_one(&files.morgan, &fp, metric, wanted))
+            })
+            .await??;
         self.scored(&hits).await
     }
 
     /// Compounds containing `text`, within `limits`; hits in index order
-    /// (small molecules first). Runs on all cores off the async threads.
+    /// (small molecules first). Runs in the pool (verification on every
+    /// core), answering within the time budget and a little more.
     pub async fn substructure(
         &self,
         text: &str,
@@ -175,11 +198,22 @@ impl Catalog {
     ) -> Result<(Vec<ScoredCompound>, SubstructureResult), LibraryError> {
         let files = self.files().await?;
         let text = text.to_owned();
-        let found = tokio::task::spawn_blocking(move || {
-            substructure::search(&files.pattern, &files.structures, &text, language, limits, |_| {})
-        })
-        .await
-        .expect("substructure search task")?;
+        // The budget bounds verification; compiling the query and reading
+        // the first batch come on top.
+        let deadline = limits.timeout + Duration::from_secs(5);
+        let found = self
+            .pool
+            .run_within(deadline, move || {
+                substructure::search(
+                    &files.pattern,
+                    &files.structures,
+                    &text,
+                    language,
+                    limits,
+                    |_| {},
+                )
+            })
+            .await??;
         let rows = self.rows(&found.hits).await?;
         let scored = rows
             .into_iter()

@@ -52,6 +52,10 @@ pub enum LibraryError {
     /// The similarity index file could not be written or read.
     #[error(transparent)]
     Index(#[from] fpindex::IndexError),
+    /// The search could not run in time: the pool was full, or the deadline
+    /// passed.
+    #[error(transparent)]
+    Pool(#[from] parallel::PoolError),
     /// Stored data that cannot be decoded (a corrupted fingerprint blob).
     #[error("corrupt registry data: {0}")]
     Corrupt(String),

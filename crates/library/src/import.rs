@@ -22,6 +22,7 @@ use chem::Molecule;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use crate::limited::{self, Limited};
 use crate::registry::{NewBatch, SampleData};
 use crate::{now, prepare, LibraryError, PrepareOptions, Prepared, Registry};
 
@@ -221,13 +222,16 @@ pub async fn import_file(
         });
     }
 
-    let open = |p: &Path| -> Result<(Box<dyn BufRead + Send>, Arc<AtomicU64>), LibraryError> {
-        let file = fs_err::File::open(p).map_err(read_err)?;
-        let counter = Arc::new(AtomicU64::new(0));
-        let counted = CountingReader { inner: file, count: counter.clone() };
-        Ok((decompressing(counted).map_err(read_err)?, counter))
-    };
-    let (input, bytes_read) = open(path)?;
+    let file = fs_err::File::open(path).map_err(read_err)?;
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let counted = CountingReader { inner: file, count: bytes_read.clone() };
+    let max_total = (bytes_total.saturating_mul(limited::MAX_INFLATION))
+        .max(limited::MIN_INFLATED_BYTES)
+        .max(bytes_total);
+    let input =
+        Limited::new(decompressing(counted).map_err(read_err)?, limited::MAX_LINE_BYTES, max_total);
+    let over_total = input.over_total();
+    let input: Box<dyn BufRead + Send> = Box::new(input);
     let reader = records(input, format, options, &source, path)?;
 
     let threads = if options.threads == 0 { parallel::cores() } else { options.threads };
@@ -237,7 +241,7 @@ pub async fn import_file(
     let chunk_size = options.chunk_size.max(1);
 
     let reader_stop = stop.clone();
-    let reader_thread = std::thread::spawn(move || {
+    let reader_thread = parallel::spawn("import-reader", move || {
         let mut chunk = Vec::with_capacity(chunk_size);
         let mut index = 0;
         for record in reader {
@@ -270,7 +274,7 @@ pub async fn import_file(
         .map(|_| {
             let rx = chunk_rx.clone();
             let tx = done_tx.clone();
-            std::thread::spawn(move || {
+            parallel::spawn("import-worker", move || {
                 for (index, chunk) in rx {
                     let last = chunk
                         .iter()
@@ -334,6 +338,17 @@ pub async fn import_file(
     if let Some(e) = failure {
         return Err(e);
     }
+    if over_total.load(Ordering::Relaxed) && !cancelled {
+        // What came before the limit is registered; the import stays open.
+        return Err(LibraryError::BadInput {
+            path: path.to_owned(),
+            reason: format!(
+                "the file decompresses to more than {max_total} bytes ({}× its size, at least \
+                 1 GiB); split it or send it uncompressed",
+                limited::MAX_INFLATION
+            ),
+        });
+    }
     let status = if cancelled { "cancelled" } else { "complete" };
     sqlx::query("UPDATE imports SET status = $1, updated_at = $2 WHERE id = $3")
         .bind(status)
@@ -376,7 +391,20 @@ pub async fn import_errors(
         .collect()
 }
 
-/// Writes `errors` as a CSV report a user can open in a spreadsheet.
+/// Text for a CSV cell that a spreadsheet shows as text, never runs as a
+/// formula: a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return (what spreadsheets take for a formula) gets a leading `'`.
+/// For cells holding what someone sent, such as a bad record's input.
+pub fn spreadsheet_text(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// Writes `errors` as a CSV report a user can open in a spreadsheet; cells
+/// from the input cannot act as formulas ([`spreadsheet_text`]).
 pub fn write_error_report(path: &Path, errors: &[RowError]) -> Result<(), LibraryError> {
     let io = |source| LibraryError::Write { path: path.to_owned(), source };
     if let Some(dir) = path.parent() {
@@ -390,9 +418,9 @@ pub fn write_error_report(path: &Path, errors: &[RowError]) -> Result<(), Librar
         w.write_record([
             e.record.to_string(),
             e.line.to_string(),
-            e.id.clone().unwrap_or_default(),
-            e.reason.clone(),
-            e.input.clone(),
+            spreadsheet_text(e.id.as_deref().unwrap_or_default()).into_owned(),
+            spreadsheet_text(&e.reason).into_owned(),
+            spreadsheet_text(&e.input).into_owned(),
         ])
         .map_err(to_io)?;
     }
@@ -783,8 +811,13 @@ fn sdf_records(
     id_item: Option<String>,
     source: String,
 ) -> impl Iterator<Item = Result<RawRecord, RowError>> + Send {
-    SdfReader::new(input).map(move |record| {
-        let record = record.map_err(|e| io_row_error(0, 0, e))?;
+    let mut reader = SdfReader::new(input);
+    std::iter::from_fn(move || {
+        let record = reader.next()?;
+        Some(record.map_err(|e| io_row_error(reader.records_read(), reader.lines_read(), e)))
+    })
+    .map(move |record| {
+        let record = record?;
         let id = id_item
             .as_deref()
             .and_then(|item| record.get(item))
@@ -823,6 +856,16 @@ pub fn default_error_report(data_dir: &Path, import_id: i64) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_that_a_spreadsheet_would_run_are_quoted() {
+        for formula in ["=HYPERLINK(\"http://x\")", "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(spreadsheet_text(formula), format!("'{formula}"));
+        }
+        for text in ["CCO", "c1ccccc1", "line-3", "", "C(=O)O"] {
+            assert_eq!(spreadsheet_text(text), text);
+        }
+    }
 
     #[test]
     fn wells_normalise() {

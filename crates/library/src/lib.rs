@@ -28,6 +28,7 @@ mod error;
 mod id;
 pub mod import;
 pub mod kinds;
+mod limited;
 mod prepare;
 pub mod record;
 mod registry;

@@ -377,9 +377,9 @@ impl Registry {
             .bind(import_id)
             .bind(e.record as i64)
             .bind(e.line as i64)
-            .bind(e.id.as_deref())
+            .bind(e.id.as_deref().map(|id| clip(id, MAX_KEPT_CHARS)))
             .bind(&e.reason)
-            .bind(&e.input)
+            .bind(clip(&e.input, MAX_KEPT_CHARS))
             .execute(&mut *tx)
             .await?;
         }
@@ -766,4 +766,16 @@ async fn with_kinds(
     let kinds = kinds?;
     kinds.write(&path)?;
     Ok(store.with_kinds(kinds))
+}
+
+/// How much of a bad record's input and id is kept for its report: enough
+/// to find it in the file, never the megabytes a hostile line may hold.
+const MAX_KEPT_CHARS: usize = 500;
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
 }
