@@ -8,6 +8,12 @@ use library::now;
 
 use crate::{AccountError, Accounts, Actor, Permission};
 
+/// The longest target kept, in characters.
+pub const MAX_TARGET_CHARS: usize = 200;
+/// The largest detail kept, in bytes of JSON; a larger one is recorded as
+/// its size.
+pub const MAX_DETAIL_BYTES: usize = 16 * 1024;
+
 /// One audit record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEntry {
@@ -48,6 +54,13 @@ impl Accounts {
         target: &str,
         detail: serde_json::Value,
     ) -> Result<(), AccountError> {
+        // The log is append-only, so what a caller sends must not grow it
+        // without bound: long targets are cut, large details summarised.
+        let target: String = target.chars().take(MAX_TARGET_CHARS).collect();
+        let mut detail = detail.to_string();
+        if detail.len() > MAX_DETAIL_BYTES {
+            detail = serde_json::json!({"truncated": true, "bytes": detail.len()}).to_string();
+        }
         sqlx::query(
             "INSERT INTO audit_log (at, user_id, username, action, target, detail) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -57,7 +70,7 @@ impl Accounts {
         .bind(actor.map_or("-", |a| a.username.as_str()))
         .bind(action)
         .bind(target)
-        .bind(detail.to_string())
+        .bind(detail)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -7,6 +7,13 @@ pub enum AccountError {
     /// three, so a caller cannot learn which usernames exist.
     #[error("wrong username or password")]
     BadCredentials,
+    /// Too many failed sign-ins for this account or from this address: the
+    /// next attempt must wait.
+    #[error("too many failed sign-ins; try again in {retry_after} seconds")]
+    Throttled {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// The session or token is unknown, expired or revoked.
     #[error("not signed in, or the session has expired; sign in again")]
     Unauthenticated,

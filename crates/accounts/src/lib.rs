@@ -20,6 +20,7 @@ mod role;
 mod secrets;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod throttle;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -30,6 +31,12 @@ use sqlx::{AnyPool, Row};
 pub use audit::{AuditEntry, AuditQuery};
 pub use error::AccountError;
 pub use role::{Permission, Role};
+
+/// A fresh random secret (256 bits, URL-safe), such as a sign-in form's
+/// anti-forgery token.
+pub fn random_secret() -> String {
+    secrets::random_token()
+}
 
 /// How long a browser session lasts.
 pub const SESSION_SECONDS: i64 = 12 * 3600;
@@ -109,6 +116,10 @@ pub struct Session {
 #[derive(Clone)]
 pub struct Accounts {
     pool: AnyPool,
+    throttle: std::sync::Arc<throttle::Throttle>,
+    /// argon2id takes ~19 MiB and tens of milliseconds per check: at most
+    /// one per core at a time, off the async threads.
+    hashing: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Accounts {
@@ -120,7 +131,11 @@ impl Accounts {
             sqlx::migrate!("migrations/postgres"),
         )
         .await?;
-        Ok(Accounts { pool })
+        Ok(Accounts {
+            pool,
+            throttle: Default::default(),
+            hashing: std::sync::Arc::new(tokio::sync::Semaphore::new(parallel::cores())),
+        })
     }
 
     /// Makes an account. `by` is the admin doing it, or `None` for the
@@ -134,10 +149,10 @@ impl Accounts {
             by.require(Permission::ManageUsers)?;
         }
         check_username(&new.username)?;
-        if new.password.chars().count() < 10 {
-            return Err(AccountError::Invalid(
-                "the password must have at least 10 characters".into(),
-            ));
+        if new.password.chars().count() < 10 || new.password.len() > MAX_PASSWORD_BYTES {
+            return Err(AccountError::Invalid(format!(
+                "the password must have at least 10 characters and at most {MAX_PASSWORD_BYTES} bytes"
+            )));
         }
         let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
             .bind(&new.username)
@@ -212,33 +227,72 @@ impl Accounts {
         username: &str,
         password: &str,
     ) -> Result<(Actor, Session), AccountError> {
-        let row = sqlx::query(
-            "SELECT id, username, display_name, role, password_hash, disabled FROM users \
-             WHERE username = $1",
-        )
-        .bind(username)
-        .fetch_optional(&self.pool)
-        .await?;
+        self.sign_in_from(username, password, None).await
+    }
+
+    /// [`Accounts::sign_in`] from a client `address`: failures are
+    /// throttled per account and per address ([`throttle`]), and a caller
+    /// that must wait is refused before the password is checked.
+    pub async fn sign_in_from(
+        &self,
+        username: &str,
+        password: &str,
+        address: Option<&str>,
+    ) -> Result<(Actor, Session), AccountError> {
+        // A name no account can have is refused before any lookup, and
+        // never written to the audit log as sent (it may be megabytes).
+        let target = match check_username(username) {
+            Ok(()) => format!("user:{username}"),
+            Err(_) => "user:(not a valid username)".to_owned(),
+        };
+        let keys: Vec<(String, u32)> = [
+            Some((target.clone(), throttle::FREE_FAILURES_PER_ACCOUNT)),
+            address.map(|a| (format!("addr:{a}"), throttle::FREE_FAILURES_PER_ADDRESS)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let clock = std::time::Instant::now();
+        if let Some(wait) = keys.iter().filter_map(|(k, _)| self.throttle.wait(k, clock)).max() {
+            let retry_after = wait.as_secs().max(1);
+            self.audit(
+                None,
+                "sign_in.throttled",
+                &target,
+                serde_json::json!({"retry_after": retry_after}),
+            )
+            .await?;
+            return Err(AccountError::Throttled { retry_after });
+        }
+        let row = if check_username(username).is_ok() {
+            sqlx::query(
+                "SELECT id, username, display_name, role, password_hash, disabled FROM users \
+                 WHERE username = $1",
+            )
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?
+        } else {
+            None
+        };
         let (actor, hash, disabled) = match &row {
             Some(r) => {
                 (Some(actor_from_row(r)?), r.try_get::<String, _>(4)?, r.try_get::<i64, _>(5)? != 0)
             }
             None => (None, secrets::UNKNOWN_USER_HASH.to_owned(), true),
         };
-        let password_ok = verify_password(password, &hash);
+        let password_ok = self.verify_password(password, hash).await?;
         let actor = match actor {
             Some(actor) if password_ok && !disabled => actor,
             _ => {
-                self.audit(
-                    None,
-                    "sign_in.failed",
-                    &format!("user:{username}"),
-                    serde_json::json!({}),
-                )
-                .await?;
+                for (key, free) in &keys {
+                    self.throttle.failed(key, *free, clock);
+                }
+                self.audit(None, "sign_in.failed", &target, serde_json::json!({})).await?;
                 return Err(AccountError::BadCredentials);
             }
         };
+        self.throttle.succeeded(&keys[0].0);
         let session = Session {
             token: secrets::random_token(),
             csrf: secrets::random_token(),
@@ -377,3 +431,21 @@ fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
         .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
+
+impl Accounts {
+    /// Checks a password off the async threads, one per core at a time.
+    async fn verify_password(&self, password: &str, hash: String) -> Result<bool, AccountError> {
+        // Past this length argon2 only costs more; no real password is.
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Ok(false);
+        }
+        let _permit = self.hashing.acquire().await.expect("hashing semaphore open");
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .map_err(|e| AccountError::Hash(e.to_string()))
+    }
+}
+
+/// The longest password accepted.
+const MAX_PASSWORD_BYTES: usize = 1024;
