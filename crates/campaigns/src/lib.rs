@@ -283,8 +283,16 @@ impl Campaigns {
         Ok(Campaigns { pool, accounts, registry })
     }
 
+    /// Refuses an actor who may not record runs: asked before a run's
+    /// files are received, so that nobody else can make the server read
+    /// hundreds of megabytes.
+    pub fn admit_run(&self, actor: &Actor) -> Result<(), CampaignError> {
+        Ok(actor.require(Permission::RecordScreens)?)
+    }
+
     /// Analyses and records a run. Nothing is recorded when any file has a
-    /// problem; the error lists them all.
+    /// problem; the error lists them all. The analysis runs on a blocking
+    /// thread, not the async ones.
     pub async fn record_run(&self, actor: &Actor, new: NewRun) -> Result<Run, CampaignError> {
         actor.require(Permission::RecordScreens)?;
         if new.project.trim().is_empty() {
@@ -300,7 +308,10 @@ impl Campaigns {
             ),
             None => None,
         };
-        let report = analyse_run(&new.files)?;
+        let (report, new) = tokio::task::spawn_blocking(move || (analyse_run(&new.files), new))
+            .await
+            .map_err(|e| CampaignError::Invalid(format!("the analysis failed: {e}")))?;
+        let report = report?;
         let digest = files_digest(&new.files);
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(

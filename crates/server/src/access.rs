@@ -32,7 +32,7 @@ pub(crate) async fn submit(
     let (_, gathered) = crate::beacon::protected(
         state,
         Some(caller),
-        &crate::beacon::ClientAddr::unknown(),
+        &crate::auth::ClientAddr::unknown(),
         Entry::Individuals,
         check,
         "access:check",

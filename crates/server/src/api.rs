@@ -47,7 +47,9 @@ impl Routes {
         };
         let route = on(filter, handler);
         let route = match doc.body_limit {
-            Some(limit) => route.layer(axum::extract::DefaultBodyLimit::max(limit)),
+            Some(limit) => route
+                .layer(axum::extract::DefaultBodyLimit::max(limit))
+                .layer(axum::middleware::from_fn(crate::deadline::long_upload)),
             None => route,
         };
         self.router = self.router.route(doc.path, route);
@@ -323,8 +325,14 @@ struct Credentials {
     password: String,
 }
 
-async fn sign_in(State(state): State<Arc<AppState>>, Body(c): Body<Credentials>) -> ApiResult {
-    let (actor, session) = state.accounts.sign_in(&c.username, &c.password).await?;
+async fn sign_in(
+    State(state): State<Arc<AppState>>,
+    client: crate::auth::ClientAddr,
+    Body(c): Body<Credentials>,
+) -> ApiResult {
+    let address = client.ip().map(|ip| ip.to_string());
+    let (actor, session) =
+        state.accounts.sign_in_from(&c.username, &c.password, address.as_deref()).await?;
     Ok((
         [(header::SET_COOKIE, session_cookie(&session.token, state.secure_cookies))],
         Json(json!({"user": actor, "csrf": session.csrf, "expires_at": session.expires_at})),
@@ -422,10 +430,7 @@ pub async fn compound_record(
         .accounts
         .audit(Some(&caller.actor), "compound.view", &format!("compound:{id}"), json!({}))
         .await?;
-    let record = tokio::task::spawn_blocking(move || library::record::compound(&compound))
-        .await
-        .expect("compound record task");
-    Ok(record)
+    state.chemistry(move || library::record::compound(&compound)).await
 }
 
 async fn compound(
@@ -451,11 +456,9 @@ async fn depiction(
     let id: CompoundId = id.trim_end_matches(".svg").parse()?;
     let width = p.size.unwrap_or(240).clamp(100, 800);
     let smiles = state.catalog.registry().smiles_of(&[id]).await?.remove(0);
-    let svg = tokio::task::spawn_blocking(move || {
-        chem::Molecule::from_smiles(&smiles)?.svg(width, width * 3 / 4)
-    })
-    .await
-    .expect("depiction task")?;
+    let svg = state
+        .chemistry(move || chem::Molecule::from_smiles(&smiles)?.svg(width, width * 3 / 4))
+        .await??;
     Ok((
         [
             (header::CONTENT_TYPE, "image/svg+xml"),
@@ -488,9 +491,7 @@ async fn search(
         }
         "sdf" => {
             let hits = outcome.hits;
-            let text = tokio::task::spawn_blocking(move || export::sdf(&hits))
-                .await
-                .expect("export task")?;
+            let text = state.chemistry(move || export::sdf(&hits)).await??;
             Ok(attachment("chemical/x-mdl-sdfile", "soyaku-hits.sdf", text))
         }
         other => {
@@ -500,6 +501,26 @@ async fn search(
 }
 
 /// A file download: its type, the name it is saved under, and its bytes.
+/// A file on disk as a body read 64 KiB at a time: a job's output can be
+/// gigabytes (an all-pairs matrix), which must never be held in memory.
+pub(crate) async fn file_body(path: std::path::PathBuf) -> std::io::Result<axum::body::Body> {
+    use tokio::io::AsyncReadExt as _;
+    let file = tokio::fs::File::open(path).await?;
+    let chunks = futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let mut chunk = vec![0u8; 64 << 10];
+        match file.read(&mut chunk).await {
+            Ok(0) => None,
+            Ok(n) => {
+                chunk.truncate(n);
+                Some((Ok::<_, std::io::Error>(chunk), Some(file)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    });
+    Ok(axum::body::Body::from_stream(chunks))
+}
+
 pub(crate) fn attachment(
     content_type: &'static str,
     name: &str,

@@ -79,7 +79,7 @@ fn csrf_matches(parts: &Parts, expected: &str) -> bool {
     given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes()))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -113,4 +113,32 @@ pub fn session_cookie(token: &str, secure: bool) -> String {
 /// The `Set-Cookie` value that ends it.
 pub fn cleared_session_cookie() -> String {
     format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+/// The address a request came from, when the server knows it.
+pub struct ClientAddr(pub(crate) Option<std::net::IpAddr>);
+
+impl ClientAddr {
+    /// For signed-in callers, whose account names them.
+    pub fn unknown() -> ClientAddr {
+        ClientAddr(None)
+    }
+
+    /// The address, when known. Behind a reverse proxy this is the
+    /// proxy's.
+    pub fn ip(&self) -> Option<std::net::IpAddr> {
+        self.0
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<ClientAddr, Self::Rejection> {
+        let info = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientAddr(info.map(|i| i.0.ip())))
+    }
 }

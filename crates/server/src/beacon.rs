@@ -22,7 +22,7 @@ use federation::{Federation, Gathered, PostedReply};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::MaybeCaller;
+use crate::auth::{ClientAddr, MaybeCaller};
 use crate::{ApiError, AppState};
 
 /// The cross-search: who it is and the nodes it asks.
@@ -34,28 +34,6 @@ pub struct CrossSearch {
     /// Keys the pseudonyms of anonymous callers' addresses (a fresh key per
     /// process: nodes never learn an address).
     pub anon_key: std::hash::RandomState,
-}
-
-/// The address a request came from, when the server knows it.
-pub struct ClientAddr(Option<std::net::IpAddr>);
-
-impl ClientAddr {
-    /// For signed-in callers, whose account names them.
-    pub fn unknown() -> ClientAddr {
-        ClientAddr(None)
-    }
-}
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<ClientAddr, Self::Rejection> {
-        let info = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
-        Ok(ClientAddr(info.map(|i| i.0.ip())))
-    }
 }
 
 pub async fn info(State(state): State<Arc<AppState>>) -> Json<Value> {

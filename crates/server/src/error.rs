@@ -15,11 +15,13 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong, for people.
     pub message: String,
+    /// Seconds after which trying again may succeed (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), retry_after: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -56,7 +58,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -70,6 +76,10 @@ impl From<accounts::AccountError> for ApiError {
             E::Unauthenticated => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
             }
+            E::Throttled { retry_after } => ApiError {
+                retry_after: Some(retry_after),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "throttled", e.to_string())
+            },
             E::Forbidden { .. } => ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
             E::Invalid(_) => ApiError::bad_request(e.to_string()),
             E::Taken(_) => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
@@ -86,7 +96,32 @@ impl From<library::LibraryError> for ApiError {
                 ApiError::bad_request(e.to_string())
             }
             E::NotFound(_) => ApiError::not_found(e.to_string()),
-            _ => ApiError::internal(&e),
+            E::Pool(p) => p.into(),
+            E::Read { .. }
+            | E::Write { .. }
+            | E::Io(_)
+            | E::Database(_)
+            | E::Migrate(_)
+            | E::Index(_)
+            | E::Corrupt(_) => ApiError::internal(&e),
+        }
+    }
+}
+
+impl From<parallel::PoolError> for ApiError {
+    fn from(e: parallel::PoolError) -> ApiError {
+        use parallel::PoolError as E;
+        match e {
+            E::Busy => ApiError {
+                retry_after: Some(1),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+            },
+            E::Deadline(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too_slow",
+                format!("{e}; try a smaller structure or a narrower search"),
+            ),
+            E::Panicked(_) => ApiError::internal(&e),
         }
     }
 }

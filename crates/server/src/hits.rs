@@ -14,6 +14,9 @@ use crate::{ApiError, AppState, Stage};
 
 /// Most hits a similarity or substructure search returns.
 pub const MAX_HITS: usize = 10_000;
+/// Most compounds a diversity pick may take while a request waits (each
+/// pick scans the whole library once).
+pub const MAX_PICK: usize = 1_000;
 /// Longest time budget a substructure search may ask for.
 const MAX_SUBSTRUCTURE_MS: u64 = 30_000;
 
@@ -140,8 +143,15 @@ impl SearchParams {
         if self.threshold.is_some_and(|t| !(0.0..=1.0).contains(&t)) {
             return Err(ApiError::bad_request("'threshold' must be between 0 and 1"));
         }
-        if self.alpha.is_some_and(|a| a < 0.0) || self.beta.is_some_and(|b| b < 0.0) {
-            return Err(ApiError::bad_request("'alpha' and 'beta' must not be negative"));
+        let weight_ok =
+            |w: Option<f64>| w.is_none_or(|w| w.is_finite() && (0.0..=100.0).contains(&w));
+        if !weight_ok(self.alpha) || !weight_ok(self.beta) {
+            return Err(ApiError::bad_request("'alpha' and 'beta' must be numbers from 0 to 100"));
+        }
+        if self.mode == Mode::Pick && self.top.is_some_and(|k| k > MAX_PICK) {
+            return Err(ApiError::bad_request(format!(
+                "a diversity pick in a search takes at most {MAX_PICK} compounds"
+            )));
         }
         if self.top.is_some_and(|k| k == 0 || k > MAX_HITS)
             || self.limit.is_some_and(|k| k == 0 || k > MAX_HITS)

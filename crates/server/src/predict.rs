@@ -113,43 +113,43 @@ pub(crate) async fn admet_profiles(
     admit(caller, &smiles)?;
     let catalogue = state.models.clone();
     let count = smiles.len();
-    let profiles = tokio::task::spawn_blocking(move || {
-        let model = catalogue.admet()?;
-        let profiles = model.admet(&parse(&smiles)?);
-        Ok::<_, ApiError>(
-            smiles
-                .iter()
-                .zip(profiles)
-                .map(|(s, profile)| {
-                    let predictions: Vec<Value> = model
-                        .card()
-                        .endpoints
-                        .iter()
-                        .zip(profile.values)
-                        .map(|(e, v)| {
-                            json!({
-                                "endpoint": v.endpoint,
-                                "label": e.label,
-                                "value": v.value,
-                                "spread": v.spread,
-                                "units": e.units,
-                                "drugbank_percentile": v.drugbank_percentile,
-                                "favourable": e.favourable,
-                                "weak": e.weak,
+    let profiles = state
+        .chemistry(move || {
+            let model = catalogue.admet()?;
+            let profiles = model.admet(&parse(&smiles)?);
+            Ok::<_, ApiError>(
+                smiles
+                    .iter()
+                    .zip(profiles)
+                    .map(|(s, profile)| {
+                        let predictions: Vec<Value> = model
+                            .card()
+                            .endpoints
+                            .iter()
+                            .zip(profile.values)
+                            .map(|(e, v)| {
+                                json!({
+                                    "endpoint": v.endpoint,
+                                    "label": e.label,
+                                    "value": v.value,
+                                    "spread": v.spread,
+                                    "units": e.units,
+                                    "drugbank_percentile": v.drugbank_percentile,
+                                    "favourable": e.favourable,
+                                    "weak": e.weak,
+                                })
                             })
+                            .collect();
+                        json!({
+                            "smiles": s,
+                            "in_domain": profile.in_domain,
+                            "predictions": predictions,
                         })
-                        .collect();
-                    json!({
-                        "smiles": s,
-                        "in_domain": profile.in_domain,
-                        "predictions": predictions,
                     })
-                })
-                .collect::<Vec<_>>(),
-        )
-    })
-    .await
-    .expect("prediction task")?;
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .await??;
     state
         .accounts
         .audit(Some(&caller.actor), "model.predict", models::admet::ID, json!({"molecules": count}))
@@ -183,23 +183,23 @@ pub(crate) async fn predict(
     // Written out as bytes on the blocking thread, straight from the typed
     // predictions: a target model's answer for a thousand structures holds
     // most of a million of them, too many to build as a JSON tree first.
-    let (id, body) = tokio::task::spawn_blocking(move || {
-        let model = catalogue.get(&name)?;
-        let predictions = model.predict(&parse(&smiles)?)?;
-        let card = model.card();
-        let answer = Answer {
-            model: format!("{}@{}", card.id, card.version),
-            results: smiles
-                .iter()
-                .zip(&predictions)
-                .map(|(smiles, predictions)| Predicted { smiles, predictions })
-                .collect(),
-        };
-        let body = serde_json::to_vec(&answer).expect("predictions serialise");
-        Ok::<_, ApiError>((card.id.clone(), body))
-    })
-    .await
-    .expect("prediction task")?;
+    let (id, body) = state
+        .chemistry(move || {
+            let model = catalogue.get(&name)?;
+            let predictions = model.predict(&parse(&smiles)?)?;
+            let card = model.card();
+            let answer = Answer {
+                model: format!("{}@{}", card.id, card.version),
+                results: smiles
+                    .iter()
+                    .zip(&predictions)
+                    .map(|(smiles, predictions)| Predicted { smiles, predictions })
+                    .collect(),
+            };
+            let body = serde_json::to_vec(&answer).expect("predictions serialise");
+            Ok::<_, ApiError>((card.id.clone(), body))
+        })
+        .await??;
     state
         .accounts
         .audit(Some(&caller.actor), "model.predict", &id, json!({"molecules": count}))
@@ -243,16 +243,16 @@ pub(crate) async fn target_prediction(
     let neighbours = neighbours.min(MAX_NEIGHBOURS);
     let catalogue = state.models.clone();
     let owned = smiles.to_owned();
-    let ranked = tokio::task::spawn_blocking(move || {
-        let model = catalogue.targets()?;
-        let molecule = chem::Molecule::from_smiles(&owned)?;
-        Ok::<_, ApiError>((
-            model.rank(&molecule, top, taxon)?,
-            format!("{}@{}", model.card().id, model.card().version),
-        ))
-    })
-    .await
-    .expect("prediction task")?;
+    let ranked = state
+        .chemistry(move || {
+            let model = catalogue.targets()?;
+            let molecule = chem::Molecule::from_smiles(&owned)?;
+            Ok::<_, ApiError>((
+                model.rank(&molecule, top, taxon)?,
+                format!("{}@{}", model.card().id, model.card().version),
+            ))
+        })
+        .await??;
     state
         .accounts
         .audit(Some(&caller.actor), "model.predict", models::targets::ID, json!({"molecules": 1}))

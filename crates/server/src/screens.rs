@@ -75,6 +75,7 @@ pub async fn record(
     caller: Caller,
     Upload(multipart): Upload,
 ) -> ApiResult {
+    state.campaigns.admit_run(&caller.actor)?;
     let run = state.campaigns.record_run(&caller.actor, new_run(multipart).await?).await?;
     Ok((StatusCode::CREATED, Json(json!({"run": run}))).into_response())
 }

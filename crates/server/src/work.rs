@@ -27,8 +27,11 @@ type ApiResult = Result<Response, ApiError>;
 /// What an import job is given.
 #[derive(Debug, Serialize, Deserialize)]
 struct ImportParams {
-    /// The uploaded file, saved in the data directory.
-    file: PathBuf,
+    /// The uploaded file's name in `<data>/uploads/` (never a path: job
+    /// records are shown to users). Jobs queued by older versions held the
+    /// whole path under `file`; its last part is the same name.
+    #[serde(alias = "file")]
+    upload: String,
     /// The name it was uploaded under.
     name: String,
     /// `smi`, `csv` or `sdf`; from the name when absent.
@@ -122,6 +125,18 @@ pub async fn start_matrix(
     if !(0.3..=1.0).contains(&threshold) {
         return Err(ApiError::bad_request("the matrix threshold must be between 0.3 and 1"));
     }
+    // One library-wide matrix per person at a time: each takes every core.
+    let mine = state.jobs.list(&caller.actor).await?;
+    if let Some(open) = mine
+        .iter()
+        .find(|j| j.kind == "matrix" && j.owner_id == caller.actor.user_id && !j.status.is_final())
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("your matrix job {} has not finished; wait for it or cancel it", open.id),
+        ));
+    }
     Ok(state.jobs.enqueue(&caller.actor, "matrix", json!({"threshold": threshold})).await?)
 }
 
@@ -146,7 +161,7 @@ pub async fn output(
             Some(f) => format!("job {id} has produced no {f} file"),
         }));
     };
-    let bytes = tokio::fs::read(state.data_dir.join("exports").join(&name))
+    let bytes = crate::api::file_body(state.data_dir.join("exports").join(&name))
         .await
         .map_err(|_| ApiError::not_found(format!("job {id}'s file is gone; run the job again")))?;
     let content_type = match name.rsplit('.').next() {
@@ -206,9 +221,10 @@ async fn import_job(state: &AppState, ctx: JobContext) -> Result<Value, String> 
             if pr.bytes_total == 0 { 0.0 } else { pr.bytes_read as f64 / pr.bytes_total as f64 };
         reporter.report(fraction * 0.95, format!("{} records, {} bad", pr.records_done, pr.errors));
     };
-    let summary = import::import_file(registry, &p.file, &options, &progress, &ctx.cancel_flag())
+    let file = uploads_dir(state).join(safe_name(&p.upload));
+    let summary = import::import_file(registry, &file, &options, &progress, &ctx.cancel_flag())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string().replace(&file.display().to_string(), &p.name))?;
     let mut result = library::record::import_summary(&summary);
     let errors =
         import::import_errors(registry, summary.import_id).await.map_err(|e| e.to_string())?;
@@ -226,6 +242,11 @@ async fn import_job(state: &AppState, ctx: JobContext) -> Result<Value, String> 
         ctx.log("cancelled; retry the job to resume where it stopped").await;
         return Err("cancelled".into());
     }
+    // Imported whole: the upload is no longer needed (a failed or cancelled
+    // import keeps it, to resume when retried).
+    if let Err(e) = tokio::fs::remove_file(&file).await {
+        tracing::warn!(job = ctx.job.id, error = %e, "could not remove an imported upload");
+    }
     ctx.report(0.97, "updating the search indexes");
     state.catalog.files().await.map_err(|e| e.to_string())?;
     ctx.log(format!(
@@ -234,6 +255,42 @@ async fn import_job(state: &AppState, ctx: JobContext) -> Result<Value, String> 
     ))
     .await;
     Ok(result)
+}
+
+fn uploads_dir(state: &AppState) -> PathBuf {
+    state.data_dir.join("uploads")
+}
+
+/// Bytes held in `dir` (not descending: uploads are flat).
+async fn bytes_in(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    if let Ok(mut entries) = tokio::fs::read_dir(dir).await {
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            total += entry.metadata().await.map(|m| m.len()).unwrap_or(0);
+        }
+    }
+    total
+}
+
+/// An uploaded file being written; removed unless [`Incoming::keep`] is
+/// called, so a connection that breaks off, a file refused, or a quota
+/// reached leaves nothing behind.
+struct Incoming {
+    path: Option<PathBuf>,
+}
+
+impl Incoming {
+    fn keep(mut self) -> PathBuf {
+        self.path.take().expect("an incoming file is kept once")
+    }
+}
+
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 fn report_path(state: &AppState, job: i64) -> PathBuf {
@@ -274,10 +331,25 @@ pub async fn start_import(
     mut multipart: Multipart,
 ) -> Result<jobs::Job, ApiError> {
     caller.actor.require(Permission::ImportCompounds)?;
-    let dir = state.data_dir.join("uploads");
+    let dir = uploads_dir(state);
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| ApiError::from(library::LibraryError::Io(e)))?;
+    let room = state.upload_quota.saturating_sub(bytes_in(&dir).await);
+    let full = || {
+        ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "quota",
+            format!(
+                "the server's room for uploads ({} GiB) is full: wait for imports under way to \
+                 finish, or ask an administrator",
+                state.upload_quota >> 30
+            ),
+        )
+    };
+    if room == 0 {
+        return Err(full());
+    }
     let (mut saved, mut name, mut format, mut source) = (None, String::new(), None, None);
     let bad = |e: axum::extract::multipart::MultipartError| {
         ApiError::bad_request(format!("bad upload: {e}"))
@@ -287,13 +359,17 @@ pub async fn start_import(
             "file" => {
                 name = safe_name(field.file_name().unwrap_or("upload"));
                 let unique = format!("{}-{}-{name}", now_nanos(), caller.actor.user_id);
-                let path = dir.join(unique);
+                let path = dir.join(&unique);
                 let mut out = tokio::fs::File::create(&path)
                     .await
                     .map_err(|e| ApiError::from(library::LibraryError::Io(e)))?;
+                let incoming = Incoming { path: Some(path) };
                 let mut bytes = 0u64;
                 while let Some(chunk) = field.chunk().await.map_err(bad)? {
                     bytes += chunk.len() as u64;
+                    if bytes > room {
+                        return Err(full());
+                    }
                     out.write_all(&chunk)
                         .await
                         .map_err(|e| ApiError::from(library::LibraryError::Io(e)))?;
@@ -302,25 +378,34 @@ pub async fn start_import(
                 if bytes == 0 {
                     return Err(ApiError::bad_request("the uploaded file is empty"));
                 }
-                saved = Some(path);
+                saved = Some((incoming, unique));
             }
             "format" => format = Some(field.text().await.map_err(bad)?),
             "source" => source = Some(field.text().await.map_err(bad)?),
             _ => {}
         }
     }
-    let file = saved.ok_or_else(|| {
+    let (incoming, upload) = saved.ok_or_else(|| {
         ApiError::bad_request("no file: send it in a multipart field named 'file'")
     })?;
     parse_format(format.as_deref()).map_err(ApiError::bad_request)?;
-    if format.as_deref().is_none_or(|f| f.trim().is_empty()) && Format::from_path(&file).is_none() {
+    if format.as_deref().is_none_or(|f| f.trim().is_empty())
+        && Format::from_path(std::path::Path::new(&upload)).is_none()
+    {
         return Err(ApiError::bad_request(
             "cannot tell the format from the file name; name it .smi, .csv, .sdf (optionally .gz) or give format",
         ));
     }
-    let params = ImportParams { file, name, format, source };
+    for (what, text) in [("format", &format), ("source", &source)] {
+        if text.as_ref().is_some_and(|t| t.chars().count() > 200) {
+            return Err(ApiError::bad_request(format!("'{what}' may have at most 200 characters")));
+        }
+    }
+    let params = ImportParams { upload, name, format, source };
     let params = serde_json::to_value(params).expect("import parameters serialise");
-    Ok(state.jobs.enqueue(&caller.actor, "import", params).await?)
+    let job = state.jobs.enqueue(&caller.actor, "import", params).await?;
+    incoming.keep();
+    Ok(job)
 }
 
 fn now_nanos() -> u128 {
@@ -367,7 +452,7 @@ pub async fn report(
     Path(id): Path<i64>,
 ) -> ApiResult {
     state.jobs.get(&caller.actor, id).await?;
-    match tokio::fs::read(report_path(&state, id)).await {
+    match crate::api::file_body(report_path(&state, id)).await {
         Ok(bytes) => Ok(crate::api::attachment(
             "text/csv; charset=utf-8",
             &format!("job-{id}-errors.csv"),

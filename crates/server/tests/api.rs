@@ -42,6 +42,7 @@ async fn site() -> Site {
         secure_cookies: None,
         job_slots: 1,
         federation: None,
+        upload_quota: server::DEFAULT_UPLOAD_QUOTA,
     };
     let state = server::AppState::open(&config).await.unwrap();
     let registry = library::Registry::open_dir(&config.data_dir).await.unwrap();

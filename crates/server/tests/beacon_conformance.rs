@@ -195,6 +195,7 @@ async fn the_cross_search_api_conforms_too() {
         secure_cookies: None,
         job_slots: 1,
         federation: None,
+        upload_quota: server::DEFAULT_UPLOAD_QUOTA,
     };
     let state = server::AppState::open(&config).await.unwrap();
     let app = server::router(state);

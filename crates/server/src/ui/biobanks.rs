@@ -302,7 +302,7 @@ async fn search_page(
             let (g, gathered) = crate::beacon::protected(
                 &state,
                 Some(&caller),
-                &crate::beacon::ClientAddr::unknown(),
+                &crate::auth::ClientAddr::unknown(),
                 Entry::Individuals,
                 request,
                 "page:biobanks",

@@ -106,6 +106,10 @@ pub struct Texts {
     pub password: &'static str,
     pub signed_in_as: &'static str,
     pub bad_credentials: &'static str,
+    /// The sign-in form's anti-forgery check failed.
+    pub form_expired: &'static str,
+    /// Too many failed sign-ins: before the seconds to wait.
+    pub throttled: &'static str,
     pub search_title: &'static str,
     pub similar: &'static str,
     pub substructure: &'static str,
@@ -211,6 +215,8 @@ pub const JA: Texts = Texts {
     password: "パスワード",
     signed_in_as: "ログイン中",
     bad_credentials: "ユーザー名またはパスワードが違います。",
+    form_expired: "ログインフォームの有効期限が切れました。もう一度入力してください。",
+    throttled: "ログインの失敗が続いたため、しばらく待ってから再試行してください。待ち時間（秒）：",
     search_title: "化合物ライブラリ検索",
     similar: "類似性検索",
     substructure: "部分構造検索",
@@ -316,6 +322,8 @@ pub const EN: Texts = Texts {
     password: "Password",
     signed_in_as: "Signed in as",
     bad_credentials: "Wrong username or password.",
+    form_expired: "The sign-in form has expired; please enter your details again.",
+    throttled: "Too many failed sign-ins. Please wait before trying again. Seconds to wait:",
     search_title: "Search the compound library",
     similar: "Similarity",
     substructure: "Substructure",

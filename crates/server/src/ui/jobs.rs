@@ -19,7 +19,10 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route(
             "/import",
-            get(import_page).post(import).layer(DefaultBodyLimit::max(crate::UPLOAD_LIMIT)),
+            get(import_page)
+                .post(import)
+                .layer(DefaultBodyLimit::max(crate::UPLOAD_LIMIT))
+                .layer(axum::middleware::from_fn(crate::deadline::long_upload)),
         )
         .route("/jobs", get(list_page))
         .route("/jobs/{id}", get(job_page))

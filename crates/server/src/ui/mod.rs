@@ -53,10 +53,20 @@ pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
 }
 
 /// Only paths on this site: `next` and `back` must never send a user
-/// elsewhere (an open redirect would lend our name to phishing).
+/// elsewhere (an open redirect would lend our name to phishing). Browsers
+/// drop tabs and line breaks from URLs (`/\t/evil.example` becomes
+/// `//evil.example`) and read `\\` as `/`, so any of those, any other
+/// control character or space, refuses the path.
 fn local_path(path: Option<&str>) -> String {
     match path {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+                && p.len() <= 2048 =>
+        {
+            p.to_owned()
+        }
         _ => "/search".to_owned(),
     }
 }
@@ -144,27 +154,49 @@ async fn home(MaybeCaller(caller): MaybeCaller) -> Redirect {
 #[derive(Deserialize)]
 struct NextParam {
     next: Option<String>,
+    /// 1: wrong credentials; 2: the form's anti-forgery check failed.
     failed: Option<u8>,
+    /// Seconds to wait after too many failures.
+    wait: Option<u64>,
 }
 
-async fn login_page(headers: HeaderMap, Query(p): Query<NextParam>) -> Markup {
+/// The cookie that pairs a sign-in form with the browser it was served to.
+const LOGIN_COOKIE: &str = "soyaku_login";
+
+/// The sign-in form. It carries a fresh secret that is also set as a
+/// cookie, and a sign-in must send both (login CSRF: another site must not
+/// be able to sign a visitor in to an account of its choosing, whose
+/// searches and requests it could then read).
+async fn login_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(p): Query<NextParam>,
+) -> Response {
     let lang = lang_of(&headers);
     let t = lang.texts();
     let next = local_path(p.next.as_deref());
+    let form_token = accounts::random_secret();
     let body = html! {
         p.tagline { (t.title) }
         section.login {
             h1 { (t.sign_in) }
-            @if p.failed.is_some() { p.error #login-error { (t.bad_credentials) } }
+            @if let Some(wait) = p.wait { p.error #login-error { (t.throttled) " " (wait) } }
+            @else if p.failed == Some(2) { p.error #login-error { (t.form_expired) } }
+            @else if p.failed.is_some() { p.error #login-error { (t.bad_credentials) } }
             form method="post" action="/login" {
                 input type="hidden" name="next" value=(next);
+                input type="hidden" name="form_token" value=(form_token);
                 label { (t.username) input #username name="username" autocomplete="username" required; }
                 label { (t.password) input #password type="password" name="password" autocomplete="current-password" required; }
                 button #sign-in type="submit" { (t.sign_in) }
             }
         }
     };
-    layout(lang, None, "/login", t.sign_in, body)
+    let cookie = format!(
+        "{LOGIN_COOKIE}={form_token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+        if state.secure_cookies { "; Secure" } else { "" }
+    );
+    ([(header::SET_COOKIE, cookie)], layout(lang, None, "/login", t.sign_in, body)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -172,11 +204,26 @@ struct LoginForm {
     username: String,
     password: String,
     next: Option<String>,
+    #[serde(default)]
+    form_token: String,
 }
 
-async fn login(State(state): State<Arc<AppState>>, Form(f): Form<LoginForm>) -> Response {
+async fn login(
+    State(state): State<Arc<AppState>>,
+    client: crate::auth::ClientAddr,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let next = local_path(f.next.as_deref());
-    match state.accounts.sign_in(&f.username, &f.password).await {
+    let paired = cookie(&headers, LOGIN_COOKIE).is_some_and(|c| {
+        !f.form_token.is_empty()
+            && crate::auth::constant_time_eq(c.as_bytes(), f.form_token.as_bytes())
+    });
+    if !paired {
+        return Redirect::to(&format!("/login?failed=2&next={}", encode(&next))).into_response();
+    }
+    let address = client.ip().map(|ip| ip.to_string());
+    match state.accounts.sign_in_from(&f.username, &f.password, address.as_deref()).await {
         Ok((_, session)) => (
             [(header::SET_COOKIE, session_cookie(&session.token, state.secure_cookies))],
             Redirect::to(&next),
@@ -184,6 +231,10 @@ async fn login(State(state): State<Arc<AppState>>, Form(f): Form<LoginForm>) -> 
             .into_response(),
         Err(accounts::AccountError::BadCredentials) => {
             Redirect::to(&format!("/login?failed=1&next={}", encode(&next))).into_response()
+        }
+        Err(accounts::AccountError::Throttled { retry_after }) => {
+            Redirect::to(&format!("/login?wait={retry_after}&next={}", encode(&next)))
+                .into_response()
         }
         Err(e) => ApiError::from(e).into_response(),
     }
@@ -255,7 +306,11 @@ async fn search_page(
             let page = grid.page.unwrap_or(1).clamp(1, pages);
             let start = ((page - 1) * PAGE_SIZE).min(o.hits.len());
             let shown = &o.hits[start..(start + PAGE_SIZE).min(o.hits.len())];
-            Some(GridPage { sort, page, pages, shown, flags: alert_flags(shown).await })
+            let flags = match alert_flags(&state, shown).await {
+                Ok(flags) => flags,
+                Err(e) => return error_page(lang, Some(&caller), &e),
+            };
+            Some(GridPage { sort, page, pages, shown, flags })
         }
         None => None,
     };
@@ -338,22 +393,23 @@ fn sort_hits(hits: &mut [HitRow], sort: &str) {
 /// PAINS-free and Brenk-free for each shown hit. Alerts are not stored
 /// (matching them costs more than registering), so they are matched here,
 /// for one page at a time.
-async fn alert_flags(shown: &[HitRow]) -> Vec<(bool, bool)> {
+async fn alert_flags(state: &AppState, shown: &[HitRow]) -> Result<Vec<(bool, bool)>, ApiError> {
     let smiles: Vec<String> = shown.iter().map(|h| h.smiles.clone()).collect();
-    tokio::task::spawn_blocking(move || {
-        smiles
-            .iter()
-            .map(|s| {
-                let alerts = chem::Molecule::from_smiles(s).map(|m| m.alerts()).unwrap_or_default();
-                (
-                    !alerts.iter().any(|a| a.catalog == "PAINS"),
-                    !alerts.iter().any(|a| a.catalog == "Brenk"),
-                )
-            })
-            .collect()
-    })
-    .await
-    .expect("alert task")
+    state
+        .chemistry(move || {
+            smiles
+                .iter()
+                .map(|s| {
+                    let alerts =
+                        chem::Molecule::from_smiles(s).map(|m| m.alerts()).unwrap_or_default();
+                    (
+                        !alerts.iter().any(|a| a.catalog == "PAINS"),
+                        !alerts.iter().any(|a| a.catalog == "Brenk"),
+                    )
+                })
+                .collect()
+        })
+        .await
 }
 
 /// One page of a sorted hit list.

@@ -27,7 +27,8 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/screens",
             get(list_page)
                 .post(record)
-                .layer(DefaultBodyLimit::max(crate::screens::RUN_UPLOAD_LIMIT)),
+                .layer(DefaultBodyLimit::max(crate::screens::RUN_UPLOAD_LIMIT))
+                .layer(axum::middleware::from_fn(crate::deadline::long_upload)),
         )
         .route("/screens/{id}", get(run_page))
         .route("/screens/{id}/confirm", post(confirm))
@@ -223,6 +224,7 @@ async fn record(
 ) -> Response {
     let lang = lang_of(&headers);
     let recorded = async {
+        state.campaigns.admit_run(&caller.actor)?;
         let Upload(multipart) = upload?;
         let new = crate::screens::new_run(multipart).await?;
         Ok::<_, crate::ApiError>(state.campaigns.record_run(&caller.actor, new).await?)
