@@ -28,7 +28,10 @@ use library::now;
 use serde::Serialize;
 use sqlx::{AnyPool, Row};
 
-pub use audit::{AuditEntry, AuditQuery};
+pub use audit::{
+    AuditEntry, AuditQuery, AuditVerification, ChainBreak,
+    MAX_DETAIL_BYTES as MAX_AUDIT_DETAIL_BYTES, MAX_TARGET_CHARS as MAX_AUDIT_TARGET_CHARS,
+};
 pub use error::AccountError;
 pub use role::{Permission, Role};
 
@@ -120,6 +123,9 @@ pub struct Accounts {
     /// argon2id takes ~19 MiB and tens of milliseconds per check: at most
     /// one per core at a time, off the async threads.
     hashing: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Audit rows are chained one at a time.
+    audit_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    postgres: bool,
 }
 
 impl Accounts {
@@ -131,7 +137,10 @@ impl Accounts {
             sqlx::migrate!("migrations/postgres"),
         )
         .await?;
+        let postgres = pool.connect_options().database_url.scheme().starts_with("postgres");
         Ok(Accounts {
+            postgres,
+            audit_lock: Default::default(),
             pool,
             throttle: Default::default(),
             hashing: std::sync::Arc::new(tokio::sync::Semaphore::new(parallel::cores())),

@@ -9,6 +9,8 @@ testdb::on_both_backends!(
     rules_for_new_accounts,
     api_tokens_act_for_their_user,
     audit_log_is_append_only_and_for_admins,
+    the_audit_chain_finds_forged_changed_and_removed_rows,
+    sign_in_guessing_waits_and_odd_names_never_reach_the_log,
 );
 
 async fn fresh(b: &Backend) -> (library::Registry, Accounts) {
@@ -108,4 +110,116 @@ async fn audit_log_is_append_only_and_for_admins(b: &Backend) {
     assert!(sqlx::query("UPDATE audit_log SET action = 'nothing'").execute(pool).await.is_err());
     assert!(sqlx::query("DELETE FROM audit_log").execute(pool).await.is_err());
     assert_eq!(accounts.audit_log(&admin, &AuditQuery::default()).await.unwrap().len(), 6);
+}
+
+async fn the_audit_chain_finds_forged_changed_and_removed_rows(b: &Backend) {
+    let (registry, accounts) = fresh(b).await;
+    let pool = registry.pool();
+    for i in 0..5 {
+        accounts
+            .audit(None, "test.step", &format!("step:{i}"), serde_json::json!({"i": i}))
+            .await
+            .unwrap();
+    }
+    let clean = accounts.verify_audit().await.unwrap();
+    assert_eq!((clean.rows, clean.unchained, clean.first_break.clone()), (5, 0, None));
+    assert_eq!(clean.head.as_ref().map(String::len), Some(64));
+
+    // A row inserted by hand, without a link.
+    sqlx::query(
+        "INSERT INTO audit_log (at, user_id, username, action, target, detail) \
+         VALUES (1, NULL, '-', 'forged', 'x', '{}')",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let forged: i64 =
+        sqlx::query_scalar("SELECT MAX(id) FROM audit_log").fetch_one(pool).await.unwrap();
+    let found = accounts.verify_audit().await.unwrap();
+    assert_eq!(found.first_break.as_ref().map(|b| b.id), Some(forged), "{found:?}");
+
+    // A forged row with a made-up link, on a fresh log.
+    let (registry, accounts) = fresh(b).await;
+    let pool = registry.pool();
+    for i in 0..4 {
+        accounts
+            .audit(None, "test.step", &format!("step:{i}"), serde_json::json!({}))
+            .await
+            .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO audit_log (at, user_id, username, action, target, detail, chain) \
+         VALUES (1, NULL, '-', 'forged', 'x', '{}', 'abc')",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let forged: i64 =
+        sqlx::query_scalar("SELECT MAX(id) FROM audit_log").fetch_one(pool).await.unwrap();
+    accounts.audit(None, "test.after", "x", serde_json::json!({})).await.unwrap();
+    let found = accounts.verify_audit().await.unwrap();
+    assert_eq!(found.first_break.as_ref().map(|b| b.id), Some(forged), "{found:?}");
+
+    // A row removed (and another changed) with the triggers dropped.
+    let (registry, accounts) = fresh(b).await;
+    let pool = registry.pool();
+    for i in 0..6 {
+        accounts
+            .audit(None, "test.step", &format!("step:{i}"), serde_json::json!({}))
+            .await
+            .unwrap();
+    }
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM audit_log ORDER BY id").fetch_all(pool).await.unwrap();
+    let drop_triggers = if b.is_postgres() {
+        vec!["DROP TRIGGER audit_log_no_change ON audit_log"]
+    } else {
+        vec!["DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"]
+    };
+    for sql in drop_triggers {
+        sqlx::query(sql).execute(pool).await.unwrap();
+    }
+    sqlx::query("DELETE FROM audit_log WHERE id = $1").bind(ids[2]).execute(pool).await.unwrap();
+    let found = accounts.verify_audit().await.unwrap();
+    assert_eq!(found.first_break.as_ref().map(|b| b.id), Some(ids[3]), "{found:?}");
+    sqlx::query("UPDATE audit_log SET target = 'changed' WHERE id = $1")
+        .bind(ids[1])
+        .execute(pool)
+        .await
+        .unwrap();
+    let found = accounts.verify_audit().await.unwrap();
+    assert_eq!(found.first_break.as_ref().map(|b| b.id), Some(ids[1]), "{found:?}");
+}
+
+async fn sign_in_guessing_waits_and_odd_names_never_reach_the_log(b: &Backend) {
+    let (registry, accounts) = fresh(b).await;
+    accounts.create_user(None, new_user("alice", Role::Researcher)).await.unwrap();
+    let free = accounts::throttle::FREE_FAILURES_PER_ACCOUNT;
+    for _ in 0..=free {
+        assert!(matches!(
+            accounts.sign_in_from("alice", "wrong-password!", Some("10.0.0.1")).await,
+            Err(AccountError::BadCredentials)
+        ));
+    }
+    // Even the right password waits now, for this account from anywhere.
+    assert!(matches!(
+        accounts.sign_in_from("alice", "alice-long-password", Some("10.0.0.2")).await,
+        Err(AccountError::Throttled { retry_after: 1 })
+    ));
+    let huge = "x".repeat(100_000);
+    assert!(matches!(
+        accounts.sign_in_from(&huge, "whatever", None).await,
+        Err(AccountError::BadCredentials)
+    ));
+    let longest: i64 = sqlx::query_scalar("SELECT MAX(LENGTH(target)) FROM audit_log")
+        .fetch_one(registry.pool())
+        .await
+        .unwrap();
+    assert!(longest <= accounts::MAX_AUDIT_TARGET_CHARS as i64, "{longest}");
+    let throttled: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'sign_in.throttled'")
+            .fetch_one(registry.pool())
+            .await
+            .unwrap();
+    assert_eq!(throttled, 1);
 }

@@ -76,6 +76,9 @@ enum Command {
     /// The server's job queue, at the machine.
     #[command(subcommand)]
     Jobs(serve_cmd::JobsCommand),
+    /// The audit log, at the machine.
+    #[command(subcommand)]
+    Audit(serve_cmd::AuditCommand),
 }
 
 /// Where a command finds the registry.
@@ -146,6 +149,7 @@ fn main() -> Result<()> {
             Command::Serve(args) => serve_cmd::serve(&ctx, args).await,
             Command::Admin(c) => serve_cmd::admin(&ctx, c).await,
             Command::Jobs(c) => serve_cmd::jobs(&ctx, c).await,
+            Command::Audit(c) => serve_cmd::audit(&ctx, c).await,
         }
     })
 }

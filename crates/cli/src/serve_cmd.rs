@@ -1,6 +1,6 @@
 //! `soyaku serve` (the web portal) and `soyaku admin …` (accounts made at
 //! the machine, such as the first admin), `soyaku jobs fail` (the job queue
-//! at the machine).
+//! at the machine), `soyaku audit verify` (the audit log's hash chain).
 
 use std::io::{BufRead as _, IsTerminal as _};
 use std::net::SocketAddr;
@@ -158,6 +158,37 @@ pub(crate) async fn jobs(ctx: &Context, command: JobsCommand) -> Result<()> {
                 job.error.unwrap_or_default()
             );
             Ok(())
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Checks every link of the audit log's hash chain; exits 1 at the first
+    /// broken link (a row removed, changed or inserted by hand) and prints
+    /// the head link, to record elsewhere.
+    Verify,
+}
+
+pub(crate) async fn audit(ctx: &Context, command: AuditCommand) -> Result<()> {
+    match command {
+        AuditCommand::Verify => {
+            let registry = ctx.registry().await?;
+            let accounts = accounts::Accounts::attach(registry.pool().clone()).await?;
+            let found = accounts.verify_audit().await?;
+            println!(
+                "{} rows ({} from before the chain began); head link {}",
+                found.rows,
+                found.unchained,
+                found.head.as_deref().unwrap_or("-")
+            );
+            match found.first_break {
+                None => {
+                    println!("the chain is whole");
+                    Ok(())
+                }
+                Some(b) => anyhow::bail!("the chain breaks at row {}: {}", b.id, b.why),
+            }
         }
     }
 }

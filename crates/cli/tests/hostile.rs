@@ -95,7 +95,8 @@ fn fresh() -> (tempfile::TempDir, PathBuf) {
          c1ccc2[nH]ccc2c1 indole\nCCO ethanol\n",
     )
     .unwrap();
-    let status = soyaku(&data).args(["library", "import"]).arg(&smi).status().unwrap();
+    let status =
+        soyaku(&data).args(["library", "import"]).arg(&smi).stdout(Stdio::null()).status().unwrap();
     assert!(status.success());
     (dir, data)
 }
@@ -545,11 +546,27 @@ fn sign_in_is_throttled_and_pages_are_hardened() {
     assert_eq!(forged.status, 303);
     assert!(forged.header("location").unwrap().contains("failed=2"));
     assert!(forged.header("set-cookie").is_none_or(|c| !c.contains("soyaku_session=")));
+    // A refusal is audited with who was refused and what they asked.
+    let sam = token(&server, "sam");
+    let (status, _) = get(&server, "/api/v1/audit", Some(&sam));
+    assert_eq!(status, 403);
+    let (_, log) = get(&server, "/api/v1/audit?limit=5", Some(&ada));
+    let refused = log["entries"].as_array().unwrap().iter().find(|e| e["action"] == "refused");
+    let refused = refused.unwrap_or_else(|| panic!("no refusal in {log}"));
+    assert_eq!(
+        (refused["username"].as_str(), refused["target"].as_str()),
+        (Some("sam"), Some("GET /api/v1/audit"))
+    );
     // Open redirect through a tab, which browsers drop from URLs.
     let lang =
         request(&server, "GET", &format!("/lang/en?back={}", encode("/\t/evil.example")), &[], b"");
     assert_eq!(lang.header("location"), Some("/search"));
     alive(&server);
+    // Everything above left a whole audit chain.
+    drop(server);
+    let out = soyaku(&data).args(["audit", "verify"]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.contains("the chain is whole"), "{said}");
 }
 
 /// Finding 2's second half, and finding 4: a job that kills the server at

@@ -39,10 +39,12 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     ) -> Result<Caller, ApiError> {
         if let Some(token) = bearer(&parts.headers) {
             let actor = state.accounts.token(token).await?;
+            identified(parts, &actor);
             return Ok(Caller { actor, csrf: None });
         }
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
         let (actor, csrf) = state.accounts.session(&token).await?;
+        identified(parts, &actor);
         if !is_safe(&parts.method) && !csrf_matches(parts, &csrf) {
             return Err(ApiError::csrf());
         }
@@ -62,6 +64,18 @@ impl FromRequestParts<Arc<AppState>> for MaybeCaller {
             Err(e) if e.code == "unauthenticated" => Ok(MaybeCaller(None)),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// Who a request turned out to be from, for the audit of refusals: the
+/// audit layer puts an empty slot in the request, and identifying the
+/// caller fills it.
+#[derive(Clone, Default)]
+pub(crate) struct ActorSlot(pub std::sync::Arc<std::sync::Mutex<Option<Actor>>>);
+
+fn identified(parts: &Parts, actor: &Actor) {
+    if let Some(slot) = parts.extensions.get::<ActorSlot>() {
+        *slot.0.lock().expect("actor slot") = Some(actor.clone());
     }
 }
 

@@ -45,6 +45,13 @@ impl ApiError {
         )
     }
 
+    /// What an answer refusing the caller carries for the audit layer
+    /// (`crate::audit_refusals`): its code and message.
+    pub(crate) fn refusal(&self) -> Option<Refusal> {
+        matches!(self.code, "forbidden" | "csrf")
+            .then(|| Refusal { code: self.code, message: self.message.clone() })
+    }
+
     fn internal(what: &dyn std::fmt::Display) -> ApiError {
         tracing::error!(error = %what, "internal error");
         ApiError::new(
@@ -58,12 +65,23 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        let refusal = self.refusal();
         let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(refusal) = refusal {
+            response.extensions_mut().insert(refusal);
+        }
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
         response
     }
+}
+
+/// A refusal, attached to the answer that carries it.
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    pub code: &'static str,
+    pub message: String,
 }
 
 impl From<accounts::AccountError> for ApiError {

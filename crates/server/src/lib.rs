@@ -301,9 +301,33 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(assets::routes())
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(deadline::limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit_refusals))
         .layer(axum::middleware::from_fn_with_state(state.secure_cookies, security_headers))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// Audits every refusal (a role that may not, a missing anti-forgery
+/// token) with the caller, if known, and what was asked: refusals are the
+/// trace of someone probing what they may not do. The checks themselves
+/// live in the domain; this only records their answers.
+async fn audit_refusals(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let slot = auth::ActorSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let asked = format!("{} {}", request.method(), request.uri().path());
+    let response = next.run(request).await;
+    if let Some(refusal) = response.extensions().get::<error::Refusal>() {
+        let actor = slot.0.lock().expect("actor slot").clone();
+        let detail = serde_json::json!({"code": refusal.code, "why": refusal.message});
+        if let Err(e) = state.accounts.audit(actor.as_ref(), "refused", &asked, detail).await {
+            tracing::error!(error = %e, "could not audit a refusal");
+        }
+    }
+    response
 }
 
 /// The policy every page is served under: scripts, styles, images and

@@ -131,7 +131,11 @@ pub(crate) fn layout(
 pub(crate) fn error_page(lang: Lang, caller: Option<&Caller>, e: &ApiError) -> Response {
     let t = lang.texts();
     let body = html! { section.error { h1 { (t.error) } p #error-message { (e.message) } } };
-    (e.status, layout(lang, caller, "/search", t.error, body)).into_response()
+    let mut response = (e.status, layout(lang, caller, "/search", t.error, body)).into_response();
+    if let Some(refusal) = e.refusal() {
+        response.extensions_mut().insert(refusal);
+    }
+    response
 }
 
 /// Percent-encodes a value for a query string.
