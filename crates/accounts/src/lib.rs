@@ -115,6 +115,28 @@ pub struct Session {
     pub expires_at: i64,
 }
 
+/// How long an API token lasts unless asked otherwise, in days.
+pub const TOKEN_DAYS: u32 = 90;
+/// The longest an API token may last, in days.
+pub const MAX_TOKEN_DAYS: u32 = 366;
+
+/// An API token as its owner sees it (never its secret).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenInfo {
+    /// Its number, for revoking it.
+    pub id: i64,
+    /// What its owner called it.
+    pub name: String,
+    /// Seconds since the Unix epoch.
+    pub created_at: i64,
+    /// When it stops working (none for tokens made before tokens expired).
+    pub expires_at: Option<i64>,
+    /// Revoked by its owner or an admin.
+    pub revoked: bool,
+    /// Neither revoked nor expired.
+    pub usable: bool,
+}
+
 /// The account store, kept in the platform database beside the registry.
 #[derive(Clone)]
 pub struct Accounts {
@@ -367,26 +389,131 @@ impl Accounts {
         .await
     }
 
-    /// Makes an API token for the actor's own account; the secret is
-    /// returned once and cannot be read back.
+    /// Makes an API token for the actor's own account, valid for
+    /// [`TOKEN_DAYS`] days; the secret is returned once and cannot be read
+    /// back.
     pub async fn create_token(&self, actor: &Actor, name: &str) -> Result<String, AccountError> {
-        if name.trim().is_empty() || name.len() > 100 {
+        self.create_token_for_days(actor, name, TOKEN_DAYS).await
+    }
+
+    /// [`Accounts::create_token`] valid for `days` days (1 to
+    /// [`MAX_TOKEN_DAYS`]).
+    pub async fn create_token_for_days(
+        &self,
+        actor: &Actor,
+        name: &str,
+        days: u32,
+    ) -> Result<String, AccountError> {
+        if name.trim().is_empty()
+            || name.chars().count() > 100
+            || name.chars().any(char::is_control)
+        {
             return Err(AccountError::Invalid("a token needs a name of 1–100 characters".into()));
         }
+        if !(1..=MAX_TOKEN_DAYS).contains(&days) {
+            return Err(AccountError::Invalid(format!("a token lasts 1 to {MAX_TOKEN_DAYS} days")));
+        }
         let secret = format!("sy_{}", secrets::random_token());
+        let expires_at = now() + i64::from(days) * 86_400;
         sqlx::query(
-            "INSERT INTO api_tokens (user_id, name, token_hash, created_at, revoked) \
-             VALUES ($1, $2, $3, $4, 0)",
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at, revoked, expires_at) \
+             VALUES ($1, $2, $3, $4, 0, $5)",
         )
         .bind(actor.user_id)
         .bind(name)
         .bind(secrets::digest(&secret))
         .bind(now())
+        .bind(expires_at)
         .execute(&self.pool)
         .await?;
-        self.audit(Some(actor), "token.create", &format!("token:{name}"), serde_json::json!({}))
-            .await?;
+        self.audit(
+            Some(actor),
+            "token.create",
+            &format!("token:{name}"),
+            serde_json::json!({"expires_at": expires_at}),
+        )
+        .await?;
         Ok(secret)
+    }
+
+    /// The actor's own API tokens (never their secrets), newest first.
+    pub async fn tokens(&self, actor: &Actor) -> Result<Vec<TokenInfo>, AccountError> {
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, expires_at, revoked FROM api_tokens \
+             WHERE user_id = $1 ORDER BY id DESC",
+        )
+        .bind(actor.user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let at = now();
+        rows.iter()
+            .map(|r| {
+                let expires_at: Option<i64> = r.try_get(3)?;
+                let revoked = r.try_get::<i64, _>(4)? != 0;
+                Ok(TokenInfo {
+                    id: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    created_at: r.try_get(2)?,
+                    expires_at,
+                    revoked,
+                    usable: !revoked && expires_at.is_none_or(|e| e > at),
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes one of the actor's own tokens (an admin may revoke anyone's):
+    /// it stops working at once. Audited.
+    pub async fn revoke_token(&self, actor: &Actor, id: i64) -> Result<(), AccountError> {
+        let owner: Option<i64> = sqlx::query_scalar("SELECT user_id FROM api_tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        // Someone else's token is "not found", as if it did not exist.
+        match owner {
+            Some(o) if o == actor.user_id || actor.can(Permission::ManageUsers) => {}
+            _ => return Err(AccountError::Invalid(format!("no token {id} of yours"))),
+        }
+        sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        self.audit(Some(actor), "token.revoke", &format!("token:{id}"), serde_json::json!({})).await
+    }
+
+    /// Disables or enables an account (admin; never one's own). A disabled
+    /// account cannot sign in, and its sessions and tokens stop working at
+    /// once. Audited.
+    pub async fn set_disabled(
+        &self,
+        by: Option<&Actor>,
+        username: &str,
+        disabled: bool,
+    ) -> Result<(), AccountError> {
+        if let Some(by) = by {
+            by.require(Permission::ManageUsers)?;
+            if by.username == username {
+                return Err(AccountError::Invalid("you cannot disable your own account".into()));
+            }
+        }
+        let changed = sqlx::query("UPDATE users SET disabled = $1 WHERE username = $2")
+            .bind(i64::from(disabled))
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
+        if changed.rows_affected() == 0 {
+            return Err(AccountError::Invalid(format!("no account '{username}'")));
+        }
+        if disabled {
+            sqlx::query(
+                "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = $1)",
+            )
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
+        }
+        let action = if disabled { "user.disable" } else { "user.enable" };
+        self.audit(by, action, &format!("user:{username}"), serde_json::json!({})).await
     }
 
     /// The actor an API token acts for.
@@ -394,9 +521,11 @@ impl Accounts {
         let row = sqlx::query(
             "SELECT u.id, u.username, u.display_name, u.role FROM api_tokens t \
              JOIN users u ON u.id = t.user_id \
-             WHERE t.token_hash = $1 AND t.revoked = 0 AND u.disabled = 0",
+             WHERE t.token_hash = $1 AND t.revoked = 0 AND u.disabled = 0 \
+             AND (t.expires_at IS NULL OR t.expires_at > $2)",
         )
         .bind(secrets::digest(secret))
+        .bind(now())
         .fetch_optional(&self.pool)
         .await?
         .ok_or(AccountError::Unauthenticated)?;

@@ -11,6 +11,7 @@ testdb::on_both_backends!(
     audit_log_is_append_only_and_for_admins,
     the_audit_chain_finds_forged_changed_and_removed_rows,
     sign_in_guessing_waits_and_odd_names_never_reach_the_log,
+    tokens_expire_and_revoke_and_disabled_accounts_stop_at_once,
 );
 
 async fn fresh(b: &Backend) -> (library::Registry, Accounts) {
@@ -222,4 +223,47 @@ async fn sign_in_guessing_waits_and_odd_names_never_reach_the_log(b: &Backend) {
             .await
             .unwrap();
     assert_eq!(throttled, 1);
+}
+
+async fn tokens_expire_and_revoke_and_disabled_accounts_stop_at_once(b: &Backend) {
+    let (registry, accounts) = fresh(b).await;
+    accounts.create_user(None, new_user("carol", Role::Researcher)).await.unwrap();
+    accounts.create_user(None, new_user("dave", Role::Researcher)).await.unwrap();
+    accounts.create_user(None, new_user("ada", Role::Admin)).await.unwrap();
+    let (carol, _) = accounts.sign_in("carol", "carol-long-password").await.unwrap();
+    let (dave, _) = accounts.sign_in("dave", "dave-long-password").await.unwrap();
+    let (ada, _) = accounts.sign_in("ada", "ada-long-password").await.unwrap();
+    let old = accounts.create_token_for_days(&carol, "old", 1).await.unwrap();
+    let kept = accounts.create_token(&carol, "kept").await.unwrap();
+    assert!(accounts.create_token_for_days(&carol, "never", 0).await.is_err());
+    assert!(accounts.create_token_for_days(&carol, "x\u{0}y", 5).await.is_err());
+    // A day later, as far as the database is concerned.
+    sqlx::query("UPDATE api_tokens SET expires_at = 1 WHERE name = 'old'")
+        .execute(registry.pool())
+        .await
+        .unwrap();
+    assert!(matches!(accounts.token(&old).await, Err(AccountError::Unauthenticated)));
+    let listed = accounts.tokens(&carol).await.unwrap();
+    let usable: Vec<(&str, bool)> = listed.iter().map(|t| (t.name.as_str(), t.usable)).collect();
+    assert_eq!(usable, [("kept", true), ("old", false)]);
+    assert!(accounts.tokens(&dave).await.unwrap().is_empty(), "only one's own tokens");
+    let kept_id = listed[0].id;
+    assert!(accounts.revoke_token(&dave, kept_id).await.is_err(), "not dave's to revoke");
+    assert_eq!(accounts.token(&kept).await.unwrap().username, "carol");
+    // Disabled: sessions and tokens stop at once; enabled again, sign-in works.
+    assert!(matches!(
+        accounts.set_disabled(Some(&carol), "dave", true).await,
+        Err(AccountError::Forbidden { .. })
+    ));
+    accounts.set_disabled(Some(&ada), "carol", true).await.unwrap();
+    assert!(matches!(accounts.token(&kept).await, Err(AccountError::Unauthenticated)));
+    assert!(matches!(
+        accounts.sign_in("carol", "carol-long-password").await,
+        Err(AccountError::BadCredentials)
+    ));
+    accounts.set_disabled(None, "carol", false).await.unwrap();
+    accounts.sign_in("carol", "carol-long-password").await.unwrap();
+    accounts.revoke_token(&carol, kept_id).await.unwrap();
+    assert!(matches!(accounts.token(&kept).await, Err(AccountError::Unauthenticated)));
+    assert!(accounts.set_disabled(Some(&ada), "ada", true).await.is_err(), "not oneself");
 }

@@ -105,6 +105,19 @@ pub(crate) enum AdminCommand {
         #[arg(long, default_value = "")]
         display_name: String,
     },
+    /// Disables an account: it cannot sign in, and its sessions and API
+    /// tokens stop working at once. Audited.
+    #[command(name = "disable-user")]
+    Disable {
+        /// The account's username.
+        username: String,
+    },
+    /// Enables a disabled account again. Audited.
+    #[command(name = "enable-user")]
+    Enable {
+        /// The account's username.
+        username: String,
+    },
 }
 
 pub(crate) async fn admin(ctx: &Context, command: AdminCommand) -> Result<()> {
@@ -125,6 +138,8 @@ pub(crate) async fn admin(ctx: &Context, command: AdminCommand) -> Result<()> {
             println!("created {} ({})", user.username, user.role);
             Ok(())
         }
+        AdminCommand::Disable { username } => set_disabled(ctx, &username, true).await,
+        AdminCommand::Enable { username } => set_disabled(ctx, &username, false).await,
     }
 }
 
@@ -191,4 +206,12 @@ pub(crate) async fn audit(ctx: &Context, command: AuditCommand) -> Result<()> {
             }
         }
     }
+}
+
+async fn set_disabled(ctx: &Context, username: &str, disabled: bool) -> Result<()> {
+    let registry = ctx.registry().await?;
+    let accounts = accounts::Accounts::attach(registry.pool().clone()).await?;
+    accounts.set_disabled(None, username, disabled).await?;
+    println!("{username} is {}", if disabled { "disabled" } else { "enabled" });
+    Ok(())
 }

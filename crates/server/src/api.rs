@@ -97,6 +97,10 @@ const REQUEST_PARAMS: &[Param] = &[Param::path("id", "request number")];
 
 const JOB_PARAMS: &[Param] = &[Param::path("id", "job number")];
 
+const TOKEN_PARAMS: &[Param] = &[Param::path("id", "token number (from GET /api/v1/tokens)")];
+
+const USER_PARAMS: &[Param] = &[Param::path("username", "the account's username")];
+
 const OUTPUT_PARAMS: &[Param] = &[
     Param::path("id", "job number"),
     Param::query("format", "one of the job's `outputs`, e.g. `sdf` for a docking's poses"),
@@ -134,9 +138,25 @@ pub fn routes() -> (Router<Arc<AppState>>, Vec<Doc>) {
         .add(Doc::signed_in(Method::DELETE, "/api/v1/session", "Sign out"), sign_out)
         .add(Doc::signed_in(Method::GET, "/api/v1/me", "The caller's account and, for sessions, the anti-forgery token"), me)
         .add(
-            Doc::signed_in(Method::POST, "/api/v1/tokens", "Make an API token for the caller's own account (shown once)")
-                .body("{\"name\": string}"),
+            Doc::signed_in(Method::POST, "/api/v1/tokens", "Make an API token for the caller's own account (shown once; lasts `days`, default 90, at most 366)")
+                .body("{\"name\": string, \"days\": number}"),
             create_token,
+        )
+        .add(Doc::signed_in(Method::GET, "/api/v1/tokens", "The caller's own API tokens (never their secrets): name, made, expires, revoked"), list_tokens)
+        .add(
+            Doc::signed_in(Method::DELETE, "/api/v1/tokens/{id}", "Revoke one of the caller's tokens (an admin: anyone's); it stops working at once")
+                .params(TOKEN_PARAMS),
+            revoke_token,
+        )
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/users/{username}/disable", "Disable an account: no sign-in, its sessions and tokens stop at once (admin)")
+                .params(USER_PARAMS),
+            disable_user,
+        )
+        .add(
+            Doc::signed_in(Method::POST, "/api/v1/users/{username}/enable", "Enable a disabled account (admin)")
+                .params(USER_PARAMS),
+            enable_user,
         )
         .add(Doc::signed_in(Method::GET, "/api/v1/users", "Every account (admin)"), list_users)
         .add(
@@ -357,6 +377,7 @@ async fn me(caller: Caller) -> Json<Value> {
 #[derive(Deserialize)]
 struct TokenRequest {
     name: String,
+    days: Option<u32>,
 }
 
 async fn create_token(
@@ -364,8 +385,40 @@ async fn create_token(
     caller: Caller,
     Body(t): Body<TokenRequest>,
 ) -> ApiResult {
-    let token = state.accounts.create_token(&caller.actor, &t.name).await?;
+    let days = t.days.unwrap_or(accounts::TOKEN_DAYS);
+    let token = state.accounts.create_token_for_days(&caller.actor, &t.name, days).await?;
     Ok((StatusCode::CREATED, Json(json!({"name": t.name, "token": token}))).into_response())
+}
+
+async fn list_tokens(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResult {
+    Ok(Json(json!({"tokens": state.accounts.tokens(&caller.actor).await?})).into_response())
+}
+
+async fn revoke_token(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    state.accounts.revoke_token(&caller.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn disable_user(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult {
+    state.accounts.set_disabled(Some(&caller.actor), &username, true).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn enable_user(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult {
+    state.accounts.set_disabled(Some(&caller.actor), &username, false).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn list_users(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResult {

@@ -331,11 +331,11 @@ async fn audit_refusals(
 }
 
 /// The policy every page is served under: scripts, styles, images and
-/// requests from this site only (the JSME editor is served from here and
-/// is a GWT build, which evaluates its own code: hence `unsafe-eval`; the
-/// pages' few inline style attributes: hence `unsafe-inline` for styles
-/// only), never framed by another site, forms posting only here.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'unsafe-eval'; \
+/// requests from this site only, no inline script (the structure editor,
+/// which needs it, lives in a frame of its own page: `assets::editor`),
+/// the pages' few inline style attributes allowed, frames only of this
+/// site's own pages, never framed by another site, forms posting only here.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; frame-src 'self'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
      font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; \
      frame-ancestors 'none'";
@@ -353,18 +353,17 @@ async fn security_headers(
     use axum::http::{header, HeaderValue};
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    let mut set = |name: header::HeaderName, value: &'static str| {
-        headers.insert(name, HeaderValue::from_static(value));
+    // A page with a policy of its own (the structure editor's) keeps it.
+    let mut unless_set = |name: header::HeaderName, value: &'static str| {
+        headers.entry(name).or_insert(HeaderValue::from_static(value));
     };
-    set(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
-    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(header::X_FRAME_OPTIONS, "DENY");
-    set(header::REFERRER_POLICY, "same-origin");
+    unless_set(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
+    unless_set(header::X_FRAME_OPTIONS, "DENY");
+    unless_set(header::CACHE_CONTROL, "no-store");
+    unless_set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    unless_set(header::REFERRER_POLICY, "same-origin");
     if https {
-        set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
-    }
-    if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        unless_set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
     }
     response
 }

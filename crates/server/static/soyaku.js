@@ -11,10 +11,13 @@
     const editor = window.soyakuEditor;
     if (editor && !query.value.trim() && editor.smiles()) query.value = editor.smiles();
   });
+  // The editor runs in a frame of its own page (/editor): JSME is a GWT
+  // build that needs inline script, which this page's policy forbids. The
+  // frame is same-origin, so the editor object is used from here as if it
+  // were on this page; the frame reports back through soyakuEditorReady.
   draw.addEventListener("click", function () {
-    if (window.soyakuEditor || document.getElementById("jsme-script")) return;
-    window.jsmeOnLoad = function () {
-      const editor = new JSApplet.JSME("jsme", "460px", "340px", { options: "newlook" });
+    if (window.soyakuEditor || document.getElementById("jsme-frame")) return;
+    window.soyakuEditorReady = function (editor) {
       if (query.value) editor.readGenericMolecularInput(query.value);
       editor.setAfterStructureModifiedCallback(function () {
         query.value = editor.smiles();
@@ -22,10 +25,11 @@
       window.soyakuEditor = editor;
       document.getElementById("jsme").dataset.ready = "true";
     };
-    const script = document.createElement("script");
-    script.id = "jsme-script";
-    script.src = "/static/jsme/jsme.nocache.js";
-    document.head.appendChild(script);
+    const frame = document.createElement("iframe");
+    frame.id = "jsme-frame";
+    frame.src = "/editor";
+    frame.title = draw.textContent;
+    document.getElementById("jsme").appendChild(frame);
   });
 })();
 

@@ -298,6 +298,52 @@ async fn state_changes_with_a_session_need_the_csrf_token() {
     );
     let made = s.call(Method::POST, "/api/v1/tokens", &rita, body).await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    // Tokens are listed (never their secrets), revoked, and end.
+    let throwaway =
+        s.call(Method::POST, "/api/v1/tokens", &rita, Some(json!({"name": "throwaway"}))).await;
+    let secret = throwaway.json()["token"].as_str().unwrap().to_owned();
+    let by_token = As { bearer: Some(secret.clone()), ..As::default() };
+    assert_eq!(s.call(Method::GET, "/api/v1/me", &by_token, None).await.status, StatusCode::OK);
+    let listed = s.call(Method::GET, "/api/v1/tokens", &rita, None).await.json();
+    let mine = &listed["tokens"][0];
+    assert_eq!((mine["name"].as_str(), mine["usable"].as_bool()), (Some("throwaway"), Some(true)));
+    assert!(!listed.to_string().contains(&secret), "a secret in {listed}");
+    let expires = mine["expires_at"].as_i64().unwrap() - mine["created_at"].as_i64().unwrap();
+    assert_eq!(expires, 90 * 86_400);
+    let id = mine["id"].as_i64().unwrap();
+    let sam = s.sign_in("sam").await;
+    let theirs = s.call(Method::DELETE, &format!("/api/v1/tokens/{id}"), &sam, None).await;
+    assert_eq!(theirs.status, StatusCode::BAD_REQUEST, "another's token is not theirs to revoke");
+    let gone = s.call(Method::DELETE, &format!("/api/v1/tokens/{id}"), &rita, None).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.text());
+    assert_error(
+        &s.call(Method::GET, "/api/v1/me", &by_token, None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+    let too_long = json!({"name": "forever", "days": 10_000});
+    assert_error(
+        &s.call(Method::POST, "/api/v1/tokens", &rita, Some(too_long)).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    );
+    // An admin disables an account: its session stops at once.
+    let ada = s.sign_in("ada").await;
+    assert_error(
+        &s.call(Method::POST, "/api/v1/users/rita/disable", &sam, None).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    let off = s.call(Method::POST, "/api/v1/users/rita/disable", &ada, None).await;
+    assert_eq!(off.status, StatusCode::NO_CONTENT, "{}", off.text());
+    assert_error(
+        &s.call(Method::GET, "/api/v1/me", &rita, None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+    let back = s.call(Method::POST, "/api/v1/users/rita/enable", &ada, None).await;
+    assert_eq!(back.status, StatusCode::NO_CONTENT);
+    let rita = s.sign_in("rita").await;
     // A script with the API token needs no anti-forgery token.
     let script = As { bearer: made.json()["token"].as_str().map(str::to_owned), ..As::default() };
     let me = s.call(Method::GET, "/api/v1/me", &script, None).await.json();
