@@ -50,7 +50,7 @@ fn main() -> Result<()> {
             let plan = query.plan(&catalogue)?;
             let matched = catalogue.evaluate(&plan);
             let answer = guard
-                .answer(&catalogue, "bench", Granularity::Count, &[], &matched, 0)
+                .answer(&catalogue, "bench", Granularity::Count, &[], &plan, &matched, 0)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             times.push(t.elapsed().as_secs_f64() * 1e3);
             std::hint::black_box(answer);

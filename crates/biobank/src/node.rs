@@ -127,7 +127,7 @@ impl Node {
             .collect();
         let answer = self
             .guard
-            .answer(&self.catalogue, caller, given, &granted, &matched, day)
+            .answer(&self.catalogue, caller, given, &granted, &plan, &matched, day)
             .map_err(Problem::Refused)?;
         Ok(self.identity.results(entry, request, requested, given, &answer.biobanks, None))
     }

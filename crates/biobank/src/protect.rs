@@ -11,11 +11,17 @@
 //!   random draw is keyed by a server secret and *the set of matched rows*,
 //!   so repeating a query, or rephrasing it to match the same people, gives
 //!   the same noise: averaging cannot remove it.
-//! - **Differencing**: a query whose matched donors differ from one of the
+//! - **Differencing**: a query whose matched donors differ from any of the
 //!   caller's earlier queries that day by fewer than `min_count` people is
 //!   refused (two counts differing by one person would reveal that
-//!   person); with the daily **query budget** this also stops trackers that
-//!   build such pairs from larger sets.
+//!   person), and so is a *different* query matching exactly the same
+//!   donors (its answer would equal the earlier one, which tells that the
+//!   criteria added match nobody: "is anyone with these attributes here?"
+//!   answered exactly). Refusing both keeps "none" and "a few" alike: all
+//!   the caller learns is that the difference is under `min_count`. The
+//!   whole day's queries count, not the latest few, so trackers cannot wait
+//!   a pair out; with the daily **query budget** this also stops trackers
+//!   that build such pairs from larger sets.
 //!
 //! Every answer and refusal is for the caller to audit; [`Guard`] keeps the
 //! per-user state the defences need (today's matched sets).
@@ -27,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::catalogue::Catalogue;
-use crate::query::{Bits, Counts, Matched};
+use crate::query::{Bits, Counts, Matched, Plan};
 
 /// How much of an answer a caller may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -51,8 +57,9 @@ pub struct Policy {
     pub noise_scale: f64,
     /// Queries per caller per day.
     pub daily_budget: u32,
-    /// Earlier queries kept per caller for the differencing check.
-    pub history: usize,
+    /// Check each query against the caller's earlier queries of the day
+    /// (off only to test the other defences alone).
+    pub differencing: bool,
     /// Most records in one record-level answer.
     pub max_records: usize,
 }
@@ -63,7 +70,7 @@ impl Default for Policy {
             min_count: 10,
             noise_scale: 2.0,
             daily_budget: 500,
-            history: 64,
+            differencing: true,
             max_records: 1000,
         }
     }
@@ -137,7 +144,16 @@ pub enum Refusal {
 struct Caller {
     day: i64,
     used: u32,
-    recent: Vec<Bits>,
+    /// Today's answered queries: matched donors and the query's key.
+    earlier: Vec<(Bits, u64)>,
+}
+
+/// The key of a query: equal for equal canonical plans, different for
+/// criteria that differ (even when they match the same people).
+fn plan_key(plan: &Plan) -> u64 {
+    let text = serde_json::to_string(plan).expect("a plan serialises");
+    let d = Sha256::digest(text.as_bytes());
+    u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
 }
 
 /// Applies the policy; one per service, shared by every request.
@@ -213,29 +229,33 @@ impl Guard {
         Reported::About(noisy as u64)
     }
 
-    /// Answers `matched` for `caller` (a user id, or `anon:` and an
-    /// address) at `granularity`; `granted` lists the biobanks (indices)
-    /// whose records the caller may see; `day` is the day number (for the
-    /// budget). Counts the query against the caller's budget.
+    /// Answers `matched` (what `plan` matched) for `caller` (a user id, or
+    /// `anon:` and an address) at `granularity`; `granted` lists the
+    /// biobanks (indices) whose records the caller may see; `day` is the
+    /// day number (for the budget). Counts the query against the caller's
+    /// budget.
+    #[allow(clippy::too_many_arguments)]
     pub fn answer(
         &self,
         catalogue: &Catalogue,
         caller: &str,
         granularity: Granularity,
         granted: &[usize],
+        plan: &Plan,
         matched: &Matched,
         day: i64,
     ) -> Result<Answer, Refusal> {
         let donors = catalogue.donor_bits(matched);
+        let key = plan_key(plan);
         {
             let mut callers = self.callers.lock().expect("guard lock");
             let state = callers.entry(caller.to_owned()).or_insert_with(|| Caller {
                 day,
                 used: 0,
-                recent: Vec::new(),
+                earlier: Vec::new(),
             });
             if state.day != day {
-                *state = Caller { day, used: 0, recent: Vec::new() };
+                *state = Caller { day, used: 0, earlier: Vec::new() };
             }
             if state.used >= self.policy.daily_budget {
                 return Err(Refusal::Budget { limit: self.policy.daily_budget });
@@ -243,19 +263,19 @@ impl Guard {
             state.used += 1;
             let k = self.policy.min_count;
             // Two answers about fewer than `k` people each both say "fewer
-            // than k": nothing to difference, so no refusal.
+            // than k": nothing to difference, so no refusal. The same query
+            // again gets the same answer, which tells nothing new.
             let shown = donors.count() >= k;
-            if state.recent.iter().any(|earlier| {
-                let d = donors.difference_count(earlier);
-                d > 0 && d < k && (shown || earlier.count() >= k)
-            }) {
+            if self.policy.differencing
+                && state.earlier.iter().any(|(earlier, earlier_key)| {
+                    let d = donors.difference_count(earlier);
+                    d < k && (shown || earlier.count() >= k) && !(d == 0 && *earlier_key == key)
+                })
+            {
                 return Err(Refusal::Differencing { min: k });
             }
-            if self.policy.history > 0 {
-                if state.recent.len() == self.policy.history {
-                    state.recent.remove(0);
-                }
-                state.recent.push(donors);
+            if self.policy.differencing && !state.earlier.iter().any(|(_, e)| *e == key) {
+                state.earlier.push((donors, key));
             }
         }
         let biobanks = catalogue
@@ -316,9 +336,22 @@ mod tests {
         Catalogue::build(b, p, s).unwrap()
     }
 
-    fn matched(c: &Catalogue, json: &str) -> Matched {
+    fn matched(c: &Catalogue, json: &str) -> (Plan, Matched) {
         let q: Query = serde_json::from_str(json).unwrap();
-        c.evaluate(&q.plan(c).unwrap())
+        let plan = q.plan(c).unwrap();
+        let m = c.evaluate(&plan);
+        (plan, m)
+    }
+
+    /// `guard.answer` at count granularity, nothing granted.
+    fn count(
+        guard: &Guard,
+        c: &Catalogue,
+        who: &str,
+        (plan, m): &(Plan, Matched),
+        day: i64,
+    ) -> Result<Answer, Refusal> {
+        guard.answer(c, who, Granularity::Count, &[], plan, m, day)
     }
 
     fn donors(a: &Answer, bank: usize) -> Reported {
@@ -328,13 +361,12 @@ mod tests {
     #[test]
     fn repeating_or_rephrasing_a_query_cannot_average_the_noise_away() {
         let c = demo();
-        let guard = Guard::new(Policy { history: 0, ..Policy::default() }, [7; 32]);
+        let guard = Guard::new(Policy { differencing: false, ..Policy::default() }, [7; 32]);
         let q1 = r#"{"and": [{"sex": "female"}, {"disease": "E11"}]}"#;
         let q2 = r#"{"and": [{"disease": "2型糖尿病"}, {"sex": "female"}, {"age": {"min": 0, "max": 255}}]}"#;
-        let first = guard.answer(&c, "eve", Granularity::Count, &[], &matched(&c, q1), 1).unwrap();
+        let first = count(&guard, &c, "eve", &matched(&c, q1), 1).unwrap();
         for q in [q1, q2].iter().cycle().take(40) {
-            let again =
-                guard.answer(&c, "eve", Granularity::Count, &[], &matched(&c, q), 1).unwrap();
+            let again = count(&guard, &c, "eve", &matched(&c, q), 1).unwrap();
             assert_eq!(again, first, "the same people give the same answer");
         }
         // And the noise is there: over many different sets the reported
@@ -342,8 +374,8 @@ mod tests {
         let exact = (20..80)
             .filter(|age| {
                 let m = matched(&c, &format!(r#"{{"age": {{"min": 0, "max": {age}}}}}"#));
-                let a = guard.answer(&c, "eve", Granularity::Count, &[], &m, 1).unwrap();
-                donors(&a, 1) == Reported::About(m.per_biobank[1].donors)
+                let a = count(&guard, &c, "eve", &m, 1).unwrap();
+                donors(&a, 1) == Reported::About(m.1.per_biobank[1].donors)
             })
             .count();
         assert!(exact < 30, "{exact} of 60 counts were exact");
@@ -356,21 +388,21 @@ mod tests {
         // All BBJ women with E11, then the same without one of them.
         let base =
             matched(&c, r#"{"and": [{"biobank": "bbj"}, {"sex": "female"}, {"disease": "E11"}]}"#);
-        let target = c.donors(&base)[0];
+        let target = c.donors(&base.1)[0];
         let target_id = c.individual_ids[target as usize].clone();
-        assert!(guard.answer(&c, "mallory", Granularity::Count, &[], &base, 1).is_ok());
+        assert!(count(&guard, &c, "mallory", &base, 1).is_ok());
         // Without the target's own samples (their ids are known to nobody
         // outside, but any isolating criterion does the same).
         let mut without = base.clone();
-        let rows: Vec<usize> = without.samples.ones().filter(|s| c.owner[*s] == target).collect();
+        let rows: Vec<usize> = without.1.samples.ones().filter(|s| c.owner[*s] == target).collect();
         for r in rows {
-            without.samples.clear(r);
+            without.1.samples.clear(r);
         }
-        without.per_biobank[1].donors -= 1;
-        let refused = guard.answer(&c, "mallory", Granularity::Count, &[], &without, 1);
+        without.1.per_biobank[1].donors -= 1;
+        let refused = count(&guard, &c, "mallory", &without, 1);
         assert_eq!(refused, Err(Refusal::Differencing { min: 10 }), "{target_id}");
         // Another caller is not affected by mallory's history.
-        assert!(guard.answer(&c, "trent", Granularity::Count, &[], &without, 1).is_ok());
+        assert!(count(&guard, &c, "trent", &without, 1).is_ok());
         // Two sets both under 10 people are both answered "fewer than 10":
         // nothing to difference, so neither is refused.
         let rare = matched(
@@ -378,8 +410,57 @@ mod tests {
             r#"{"and": [{"disease": "G12.2"}, {"sex": "female"}, {"age": {"min": 30, "max": 35}}]}"#,
         );
         let empty = matched(&c, r#"{"age": {"min": 200, "max": 201}}"#);
-        assert!(guard.answer(&c, "walt", Granularity::Count, &[], &rare, 1).is_ok());
-        assert!(guard.answer(&c, "walt", Granularity::Count, &[], &empty, 1).is_ok());
+        assert!(count(&guard, &c, "walt", &rare, 1).is_ok());
+        assert!(count(&guard, &c, "walt", &empty, 1).is_ok());
+    }
+
+    /// The tracker attack of the hardening review: many large sets T, each
+    /// asked alone and then as "T OR target", averaging the differences to
+    /// estimate a cell shown as "fewer than 10". More trackers than any
+    /// short memory holds, all in one day: every pair is refused, so there
+    /// is nothing to average.
+    #[test]
+    fn trackers_cannot_estimate_a_hidden_cell() {
+        let c = demo();
+        let guard = Guard::new(Policy::default(), [5; 32]);
+        let target = r#"{"and": [{"disease": "G12.2"}, {"sex": "female"}, {"age": {"min": 30, "max": 35}}]}"#;
+        let truth: u64 = matched(&c, target).1.per_biobank.iter().map(|b| b.donors).sum();
+        assert!(truth > 0 && truth < 10, "a hidden cell ({truth})");
+        let tracker = |i: usize| {
+            format!(r#"{{"and": [{{"sex": "male"}}, {{"age": {{"min": 0, "max": {}}}}}]}}"#, 20 + i)
+        };
+        let mut answered = 0;
+        for i in 0..70 {
+            if count(&guard, &c, "mallory", &matched(&c, &tracker(i)), 1).is_ok() {
+                answered += 1;
+            }
+        }
+        assert!(answered >= 40, "the trackers themselves are answered ({answered})");
+        for i in 0..70 {
+            let pair = format!(r#"{{"or": [{}, {target}]}}"#, tracker(i));
+            let asked = count(&guard, &c, "mallory", &matched(&c, &pair), 1);
+            assert_eq!(asked, Err(Refusal::Differencing { min: 10 }), "tracker {i}");
+        }
+    }
+
+    /// "Is anyone with these attributes here?" asked as T and "T OR X": an
+    /// empty X and a non-empty small X are refused alike, so the answer
+    /// cannot tell them apart; T itself, asked again, answers the same.
+    #[test]
+    fn an_empty_cell_cannot_be_told_from_a_small_one() {
+        let c = demo();
+        let guard = Guard::new(Policy::default(), [6; 32]);
+        let t = r#"{"and": [{"sex": "male"}, {"age": {"min": 0, "max": 60}}]}"#;
+        let first = count(&guard, &c, "eve", &matched(&c, t), 1).unwrap();
+        let empty = r#"{"age": {"min": 200, "max": 201}}"#;
+        let rare = r#"{"and": [{"disease": "G12.2"}, {"sex": "female"}, {"age": {"min": 30, "max": 35}}]}"#;
+        assert_eq!(matched(&c, empty).1.per_biobank.iter().map(|b| b.donors).sum::<u64>(), 0);
+        for x in [empty, rare] {
+            let pair = format!(r#"{{"or": [{t}, {x}]}}"#);
+            let asked = count(&guard, &c, "eve", &matched(&c, &pair), 1);
+            assert_eq!(asked, Err(Refusal::Differencing { min: 10 }), "{x}");
+        }
+        assert_eq!(count(&guard, &c, "eve", &matched(&c, t), 1).unwrap(), first);
     }
 
     #[test]
@@ -391,15 +472,16 @@ mod tests {
             &c,
             r#"{"and": [{"disease": "G12.2"}, {"sex": "female"}, {"age": {"min": 30, "max": 35}}]}"#,
         );
-        let truth: u64 = rare.per_biobank.iter().map(|b| b.donors).sum();
+        let truth: u64 = rare.1.per_biobank.iter().map(|b| b.donors).sum();
         assert!(truth > 0 && truth < 10, "the demo has a rare cell ({truth})");
-        let counted = guard.answer(&c, "eve", Granularity::Count, &[], &rare, 1).unwrap();
+        let counted = count(&guard, &c, "eve", &rare, 1).unwrap();
         assert!(counted.biobanks.iter().all(|b| b.donors == Some(Reported::FewerThan(10))));
         assert!(
             counted.biobanks.iter().all(|b| b.samples == Some(Reported::FewerThan(10))),
             "nor their samples"
         );
-        let anon = guard.answer(&c, "anon:1", Granularity::Boolean, &[], &rare, 1).unwrap();
+        let anon =
+            guard.answer(&c, "anon:1", Granularity::Boolean, &[], &rare.0, &rare.1, 1).unwrap();
         assert!(
             anon.biobanks.iter().all(|b| !b.exists && b.donors.is_none()),
             "no membership oracle"
@@ -411,25 +493,15 @@ mod tests {
         let c = demo();
         let guard = Guard::new(Policy { daily_budget: 3, ..Policy::default() }, [3; 32]);
         let m = matched(&c, r#"{"disease": "C50"}"#);
-        let a = guard.answer(&c, "rita", Granularity::Record, &[1], &m, 1).unwrap();
+        let a = guard.answer(&c, "rita", Granularity::Record, &[1], &m.0, &m.1, 1).unwrap();
         assert!(a.biobanks[0].records.is_none() && a.biobanks[2].records.is_none());
         let records = a.biobanks[1].records.as_ref().unwrap();
         assert!(!records.is_empty() && records[0]["diseases"].to_string().contains("C50"));
         let other = |json: &str| matched(&c, json);
-        guard
-            .answer(&c, "rita", Granularity::Count, &[], &other(r#"{"disease": "E11"}"#), 1)
-            .unwrap();
-        guard
-            .answer(&c, "rita", Granularity::Count, &[], &other(r#"{"disease": "I10"}"#), 1)
-            .unwrap();
-        let over =
-            guard.answer(&c, "rita", Granularity::Count, &[], &other(r#"{"disease": "J45"}"#), 1);
+        count(&guard, &c, "rita", &other(r#"{"disease": "E11"}"#), 1).unwrap();
+        count(&guard, &c, "rita", &other(r#"{"disease": "I10"}"#), 1).unwrap();
+        let over = count(&guard, &c, "rita", &other(r#"{"disease": "J45"}"#), 1);
         assert_eq!(over, Err(Refusal::Budget { limit: 3 }));
-        assert!(
-            guard
-                .answer(&c, "rita", Granularity::Count, &[], &other(r#"{"disease": "J45"}"#), 2)
-                .is_ok(),
-            "a new day"
-        );
+        assert!(count(&guard, &c, "rita", &other(r#"{"disease": "J45"}"#), 2).is_ok(), "a new day");
     }
 }

@@ -62,12 +62,13 @@ async fn import_validates_rows_and_loads_back(b: &Backend) {
     let q: Query =
         serde_json::from_str(r#"{"and": [{"disease": "E11"}, {"consent": "health_medical"}]}"#)
             .unwrap();
-    let m = catalogue.evaluate(&q.plan(&catalogue).unwrap());
+    let plan = q.plan(&catalogue).unwrap();
+    let m = catalogue.evaluate(&plan);
     assert_eq!(m.per_biobank[0].donors, 1, "disease-specific consent for E11 covers an E11 study");
     let q: Query = serde_json::from_str(r#"{"collection": "kyoto-cancer"}"#).unwrap();
     let m2 = catalogue.evaluate(&q.plan(&catalogue).unwrap());
     assert_eq!((m2.per_biobank[0].donors, m2.per_biobank[0].samples), (1, 1), "S2 alone");
     let guard = Guard::new(Policy::default(), [0; 32]);
-    let a = guard.answer(&catalogue, "x", Granularity::Count, &[], &m, 0).unwrap();
+    let a = guard.answer(&catalogue, "x", Granularity::Count, &[], &plan, &m, 0).unwrap();
     assert_eq!(a.biobanks[0].donors, Some(biobank::protect::Reported::FewerThan(10)));
 }

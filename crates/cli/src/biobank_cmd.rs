@@ -191,7 +191,7 @@ pub(crate) async fn run(ctx: &Context, command: BiobankCommand) -> Result<()> {
             // people get the same noise in every run.
             let guard = Guard::new(Policy::default(), biobank::protect::secret_in(&ctx.data)?);
             let answer = guard
-                .answer(&catalogue, "cli", level, &[], &matched, 0)
+                .answer(&catalogue, "cli", level, &[], &plan, &matched, 0)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let rows: Vec<serde_json::Value> = answer
                 .biobanks
