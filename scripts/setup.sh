@@ -46,10 +46,10 @@ fi
 
 # Reference implementations the tests compare against: RDKit with InChI, and
 # onnxruntime (the ChEMBL target model's own runtime).
-if [ "${1:-}" = test ] && ! .venv/oracle/bin/python -c "import onnxruntime; from rdkit import Chem; assert Chem.MolToInchiKey(Chem.MolFromSmiles('C'))" 2>/dev/null; then
-  echo "setup: creating the reference oracles (RDKit InChI, onnxruntime) in .venv/oracle"
+if [ "${1:-}" = test ] && ! .venv/oracle/bin/python -c "import onnx, onnxruntime; from rdkit import Chem; assert Chem.MolToInchiKey(Chem.MolFromSmiles('C'))" 2>/dev/null; then
+  echo "setup: creating the reference oracles (RDKit InChI, onnxruntime, the ONNX reference evaluator) in .venv/oracle"
   /usr/bin/python3 -m venv .venv/oracle
-  .venv/oracle/bin/pip install --quiet --disable-pip-version-check "rdkit==2022.9.5" "numpy<2" "onnxruntime==1.20.1"
+  .venv/oracle/bin/pip install --quiet --disable-pip-version-check "rdkit==2022.9.5" "numpy<2" "onnxruntime==1.20.1" "onnx==1.17.0"
 fi
 
 # The published GA4GH Beacon v2 framework schemas, for the conformance test:

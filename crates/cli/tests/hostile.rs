@@ -268,24 +268,76 @@ fn a_connection_reset_mid_body_does_not_kill_the_server() {
             s.write_all(head.as_bytes()).unwrap();
             s.write_all(&[b'x'; 100]).unwrap();
             std::thread::sleep(Duration::from_millis(20));
-            // SO_LINGER 0: closing sends a reset, as a killed client does.
-            let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-            // SAFETY: a valid socket and a correctly sized option value.
-            let set = unsafe {
-                libc::setsockopt(
-                    s.as_raw_fd(),
-                    libc::SOL_SOCKET,
-                    libc::SO_LINGER,
-                    (&linger as *const libc::linger).cast(),
-                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
-                )
-            };
-            assert_eq!(set, 0);
-            drop(s);
+            reset(s);
         }
         std::thread::sleep(Duration::from_millis(200));
         alive(&server);
     }
+    // An upload broken off by its client leaves nothing on disk (finding 13).
+    let sam = token(&server, "sam");
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    let head = format!(
+        "POST /api/v1/imports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {sam}\r\n\
+         Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000000\r\n\r\n\
+         --b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cut.smi\"\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    for _ in 0..64 {
+        s.write_all(&b"CCO ethanol\n".repeat(1000)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(uploads_left(&data), 1, "the upload is being written");
+    reset(s);
+    let started = Instant::now();
+    while uploads_left(&data) > 0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "a broken-off upload was left");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    alive(&server);
+}
+
+/// Closes `s` with a reset (SO_LINGER 0), as a killed client does.
+fn reset(s: TcpStream) {
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: a valid socket and a correctly sized option value.
+    let set = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(set, 0);
+    drop(s);
+}
+
+/// Findings 12 and 13: a role that may not record screens is refused
+/// before its hundreds of megabytes are read; a full upload quota refuses
+/// an upload (507) and keeps nothing of it.
+#[test]
+fn uploads_are_refused_before_they_are_read_and_within_a_quota() {
+    let (_dir, data) = fresh();
+    let server = serve(&data, &["--upload-quota-gib", "0"]);
+    let rita = token(&server, "rita");
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let head = format!(
+        "POST /api/v1/screens HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {rita}\r\n\
+         Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 200000000\r\n\r\n--b\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let mut answer = [0u8; 64];
+    let n = s.read(&mut answer).expect("answered without waiting for the body");
+    let status = String::from_utf8_lossy(&answer[..n]).into_owned();
+    assert!(status.starts_with("HTTP/1.1 403"), "{status}");
+    let sam = token(&server, "sam");
+    let full = upload(&server, &sam, "small.smi", b"CCO ethanol\n");
+    assert_eq!(full.status, 507, "{}", full.text());
+    assert_eq!(full.json()["error"]["code"], "quota");
+    assert_eq!(uploads_left(&data), 0);
+    alive(&server);
 }
 
 /// Findings 2, 3, 11: structures past the limits, and NUL bytes, are refused
@@ -326,6 +378,9 @@ fn huge_and_nul_structures_are_refused_and_the_server_stays_up() {
     // Tversky weights that are not numbers.
     let (status, _) =
         get(&server, "/api/v1/search?mode=similar&query=CCO&metric=tversky&alpha=NaN", Some(&rita));
+    assert_eq!(status, 400);
+    // A diversity pick that would scan the library ten thousand times.
+    let (status, _) = get(&server, "/api/v1/search?mode=pick&top=10000", Some(&rita));
     assert_eq!(status, 400);
     // Models and docking take the same limits.
     let big = post_json(&server, "/api/v1/predict/admet", Some(&rita), &json!({"smiles": chain}));

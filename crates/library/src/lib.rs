@@ -60,6 +60,23 @@ pub(crate) fn on_all_cores<T: Sync, R: Send>(
     Ok(out)
 }
 
+/// The longest free text (a purpose, a note, a message) any table keeps,
+/// in characters: far more than any form needs, far less than a request
+/// body can carry.
+pub const MAX_FREE_TEXT_CHARS: usize = 10_000;
+
+/// Checks a free-text field against [`MAX_FREE_TEXT_CHARS`]; the error names
+/// the field for the person who filled it in.
+pub fn check_free_text(field: &str, text: &str) -> Result<(), String> {
+    let n = text.chars().count();
+    if n > MAX_FREE_TEXT_CHARS {
+        return Err(format!(
+            "{field} has {n} characters; at most {MAX_FREE_TEXT_CHARS} are accepted"
+        ));
+    }
+    Ok(())
+}
+
 /// Seconds since the Unix epoch, the timestamp unit of every table in the
 /// platform database.
 pub fn now() -> i64 {

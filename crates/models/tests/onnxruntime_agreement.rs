@@ -1,8 +1,12 @@
-//! The ChEMBL target model run by Soyaku's ONNX interpreter agrees with
-//! onnxruntime, run in Python on the same 100 ChEMBL molecules. The oracle
-//! runs live (`.venv/oracle`, made by `scripts/setup.sh test`), so a change to
-//! either side is caught, and it checks the featurisation (RDKit Morgan bits)
-//! as well as the network.
+//! The ChEMBL target model run by Soyaku's ONNX interpreter agrees with the
+//! ONNX specification (the project's reference evaluator) and with
+//! onnxruntime, both run in Python on the same 100 ChEMBL molecules. The
+//! oracle runs live (`.venv/oracle`, made by `scripts/setup.sh test`), so a
+//! change to either side is caught, and it checks the featurisation (RDKit
+//! Morgan bits) as well as the network. onnxruntime's kernels differ by CPU:
+//! where it departs from the specification itself (without AVX-512 it does,
+//! for some inputs), agreement is owed to the specification, and the
+//! departures are printed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,6 +14,9 @@ use std::process::Command;
 use models::targets::TargetModel;
 use models::Model;
 use serde_json::Value;
+
+/// Agreement owed, in probability: float32 arithmetic in another order.
+const TOLERANCE: f64 = 1e-5;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -38,6 +45,7 @@ fn chembl_target_model_agrees_with_onnxruntime_on_100_molecules() {
     let references = oracle();
     assert_eq!(references.len(), 100, "the sample has 100 molecules, all valid");
     let mut worst = (0f64, String::new());
+    let mut departures = Vec::new();
     for reference in &references {
         let smiles = reference["smiles"].as_str().unwrap();
         let molecule = chem::Molecule::from_smiles(smiles).unwrap();
@@ -50,20 +58,45 @@ fn chembl_target_model_agrees_with_onnxruntime_on_100_molecules() {
         assert_eq!(on_bits, expected_bits, "fingerprint of {smiles}");
 
         let predictions = model.predict(std::slice::from_ref(&molecule)).unwrap().remove(0);
-        let expected = reference["probabilities"].as_object().unwrap();
-        assert_eq!(predictions.len(), expected.len());
+        let runtime = reference["probabilities"].as_object().unwrap();
+        let specified = reference["specification"].as_object().unwrap();
+        assert_eq!(predictions.len(), runtime.len());
         for p in predictions {
-            let e = expected[p.endpoint].as_f64().unwrap();
-            let diff = (p.value - e).abs();
+            let (r, s) =
+                (runtime[p.endpoint].as_f64().unwrap(), specified[p.endpoint].as_f64().unwrap());
+            // The runtime counts where it keeps to the specification itself.
+            let e = if (r - s).abs() <= TOLERANCE { r } else { s };
+            if (r - s).abs() > TOLERANCE {
+                departures.push(format!(
+                    "{} on {smiles}: onnxruntime {r}, specification {s}",
+                    p.endpoint
+                ));
+            }
+            let diff = (p.value - e).abs().max((p.value - s).abs());
             if diff > worst.0 {
-                worst =
-                    (diff, format!("{} on {smiles}: ours {} onnxruntime {e}", p.endpoint, p.value));
+                worst = (
+                    diff,
+                    format!(
+                        "{} on {smiles}: ours {} onnxruntime {r} specification {s}",
+                        p.endpoint, p.value
+                    ),
+                );
             }
         }
     }
     // float32 arithmetic in a different order: agreement to 1e-5 in probability.
-    assert!(worst.0 <= 1e-5, "largest difference {}: {}", worst.0, worst.1);
+    assert!(worst.0 <= TOLERANCE, "largest difference {}: {}", worst.0, worst.1);
     eprintln!("largest difference over 100 × 798 probabilities: {:.2e} ({})", worst.0, worst.1);
+    // Agreement with the specification is asserted above for every value,
+    // so the runtime's departures cannot hide a fault of ours; they are
+    // reported (onnxruntime warns that its u8×s8 kernels can saturate 16-bit
+    // sums on x86 CPUs without VNNI, such as this kind of machine).
+    eprintln!(
+        "onnxruntime departs from the ONNX specification (ours follows it) in {} of 79,800 \
+         probabilities on this CPU{}",
+        departures.len(),
+        departures.first().map(|d| format!(", e.g. {d}")).unwrap_or_default()
+    );
 }
 
 #[test]

@@ -271,6 +271,15 @@ impl Negotiator {
                 return Err(missing(what));
             }
         }
+        for (field, text) in [
+            ("the title", &new.title),
+            ("the project", &new.project),
+            ("the purpose", &new.purpose),
+            ("the ethics approval", &new.ethics),
+            ("what is wanted", &new.wanted),
+        ] {
+            library::check_free_text(field, text).map_err(NegotiatorError::Invalid)?;
+        }
         let mut banks = new.biobanks.clone();
         banks.sort();
         banks.dedup();
@@ -390,6 +399,7 @@ impl Negotiator {
         if to == State::Rejected && message.trim().is_empty() {
             return Err(NegotiatorError::Invalid("say why the request is rejected".into()));
         }
+        library::check_free_text("the message", message).map_err(NegotiatorError::Invalid)?;
         let mut tx = self.pool.begin().await?;
         insert_event(&mut tx, id, biobank, actor.user_id, Some(to), message.trim(), now()).await?;
         tx.commit().await?;
@@ -417,6 +427,7 @@ impl Negotiator {
         if text.trim().is_empty() {
             return Err(NegotiatorError::Invalid("the message is empty".into()));
         }
+        library::check_free_text("the message", text).map_err(NegotiatorError::Invalid)?;
         let mine = r.requester == actor.username;
         let curates = self.curated_by(actor).await?.iter().any(|b| b == biobank);
         if !r.parts.iter().any(|p| p.biobank == biobank) || !(mine || curates) {

@@ -202,6 +202,9 @@ impl Requests {
                 "say what the compounds are for and how much of each".into(),
             ));
         }
+        for (field, text) in [("the purpose", &new.purpose), ("the amount", &new.amount)] {
+            library::check_free_text(field, text).map_err(RequestError::Invalid)?;
+        }
         if !PLATE_FORMATS.contains(&new.plate_format.as_str()) {
             return Err(RequestError::Invalid(format!(
                 "'{}' is not a plate format; use one of {}",
@@ -361,6 +364,7 @@ impl Requests {
         verb: &'static str,
     ) -> Result<Request, RequestError> {
         actor.require(Permission::ReviewRequests)?;
+        library::check_free_text("the note", note).map_err(RequestError::Invalid)?;
         let request = self.get(actor, id).await?;
         if request.requester_id == actor.user_id {
             return Err(RequestError::Invalid("nobody may review their own request".into()));
