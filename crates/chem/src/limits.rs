@@ -80,6 +80,19 @@ pub(crate) fn check_line_notation(
     text: &str,
     limits: Limits,
 ) -> Result<(), ChemError> {
+    let chars = check_text(format, text, limits)?;
+    if chars > limits.max_atoms {
+        let atoms = crate::ffi::bridge::atoms_as_written(text, format == "SMARTS");
+        check_atoms(format, atoms, limits)?;
+    }
+    Ok(())
+}
+
+/// The checks of SMILES or SMARTS text that need no parser (control
+/// characters, length), cheap enough to run anywhere: a server runs them
+/// before a request waits for a chemistry thread, so that what is refused
+/// anyway is refused at once. Returns the length in characters.
+fn check_text(format: &'static str, text: &str, limits: Limits) -> Result<usize, ChemError> {
     check_characters(format, text, false)?;
     let chars = text.chars().count();
     if chars > limits.max_chars {
@@ -88,11 +101,14 @@ pub(crate) fn check_line_notation(
             format!("{chars} characters; at most {} are accepted", limits.max_chars),
         ));
     }
-    if chars > limits.max_atoms {
-        let atoms = crate::ffi::bridge::atoms_as_written(text, format == "SMARTS");
-        check_atoms(format, atoms, limits)?;
-    }
-    Ok(())
+    Ok(chars)
+}
+
+/// [`check_text`] for a SMILES (`smarts` false) or SMARTS query under the
+/// process's limits, without RDKit.
+pub fn precheck(text: &str, smarts: bool) -> Result<(), ChemError> {
+    let format = if smarts { "SMARTS" } else { "SMILES" };
+    check_text(format, text.trim(), get()).map(|_| ())
 }
 
 /// Checks a mol block's atom count as its counts line states it (V2000

@@ -175,6 +175,8 @@ impl Catalog {
         metric: Metric,
         wanted: Wanted,
     ) -> Result<Vec<ScoredCompound>, LibraryError> {
+        // What is refused anyway is refused before waiting for a thread.
+        chem::limits::precheck(smiles, false).map_err(LibraryError::BadQuery)?;
         let files = self.files().await?;
         let smiles = smiles.to_owned();
         let hits = self
@@ -196,6 +198,8 @@ impl Catalog {
         language: QueryLanguage,
         limits: SearchLimits,
     ) -> Result<(Vec<ScoredCompound>, SubstructureResult), LibraryError> {
+        let smarts = matches!(language, QueryLanguage::Smarts);
+        chem::limits::precheck(text, smarts).map_err(LibraryError::BadQuery)?;
         let files = self.files().await?;
         let text = text.to_owned();
         // The budget bounds verification; compiling the query and reading
