@@ -30,7 +30,7 @@ use sqlx::{AnyPool, Row};
 
 pub use audit::{
     AuditEntry, AuditQuery, AuditVerification, ChainBreak,
-    MAX_DETAIL_BYTES as MAX_AUDIT_DETAIL_BYTES, MAX_TARGET_CHARS as MAX_AUDIT_TARGET_CHARS,
+    MAX_TARGET_CHARS as MAX_AUDIT_TARGET_CHARS,
 };
 pub use error::AccountError;
 pub use role::{Permission, Role};

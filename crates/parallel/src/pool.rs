@@ -35,7 +35,6 @@ pub enum PoolError {
 pub struct Pool {
     queue: SyncSender<Task>,
     deadline: Duration,
-    threads: usize,
 }
 
 impl Pool {
@@ -56,17 +55,7 @@ impl Pool {
                 }
             });
         }
-        Pool { queue, deadline, threads }
-    }
-
-    /// How many threads run tasks.
-    pub fn threads(&self) -> usize {
-        self.threads
-    }
-
-    /// The deadline of [`Pool::run`].
-    pub fn deadline(&self) -> Duration {
-        self.deadline
+        Pool { queue, deadline }
     }
 
     /// Runs `work` on the pool within the pool's deadline.
